@@ -1,0 +1,69 @@
+"""The generator: the seed's encoder–decoder with U-Net skips and a residual output.
+
+Fully convolutional: any tile whose sides are multiples of 4 works. Pixels are RGB in
+[-1, 1], in and out. The output is the input nudged in tanh's pre-activation space,
+so an untrained generator starts as the identity on exposure-normalised frames.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="lowlight")
+class ResidualTanh(layers.Layer):
+    """`tanh(atanh(x) + delta)`: a residual that stays inside [-1, 1] without clipping."""
+
+    def call(self, inputs):
+        x, delta = inputs
+        x = ops.clip(ops.cast(x, delta.dtype), -0.995, 0.995)
+        return ops.tanh(0.5 * ops.log((1.0 + x) / (1.0 - x)) + delta)
+
+
+def _conv_bn_act(x, filters: int, *, strides: int = 1, dilation: int = 1, name: str):
+    x = layers.Conv2D(filters, 3, strides=strides, dilation_rate=dilation, padding="same",
+                      use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
+
+
+def _res_block(x, filters: int, *, dilation: int, name: str):
+    y = _conv_bn_act(x, filters, dilation=dilation, name=f"{name}_a")
+    y = layers.Conv2D(filters, 3, dilation_rate=dilation, padding="same", use_bias=False,
+                      name=f"{name}_b_conv")(y)
+    y = layers.BatchNormalization(name=f"{name}_b_bn")(y)
+    return layers.Add(name=f"{name}_add")([x, y])
+
+
+def _up(x, skip, filters: int, *, name: str):
+    x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False,
+                               name=f"{name}_convT")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.ReLU(name=f"{name}_act")(x)
+    x = layers.Concatenate(name=f"{name}_skip")([x, skip])
+    return _conv_bn_act(x, filters, name=f"{name}_fuse")
+
+
+def build_generator(*, width: int = 32, res_blocks: int = 2, name: str = "generator") -> keras.Model:
+    """Conv(w) → Conv(2w, /2) → Conv(4w, /2) → res blocks → ConvT(2w) → ConvT(w) → RGB.
+
+    Args:
+        width: channels of the first level (64 = the seed's size).
+        res_blocks: dilated residual blocks at 1/4 resolution (dilations 1, 2, 4, ...),
+            which widen the receptive field cheaply.
+    """
+    if width < 1 or res_blocks < 0:
+        raise ValueError(f"`width` must be >= 1 and `res_blocks` >= 0. Received: {width}, {res_blocks}")
+    inputs = keras.Input(shape=(None, None, 3), name="low")
+    e1 = _conv_bn_act(inputs, width, name="enc1")
+    e2 = _conv_bn_act(e1, 2 * width, strides=2, name="enc2")
+    x = _conv_bn_act(e2, 4 * width, strides=2, name="enc3")
+    for i in range(res_blocks):
+        x = _res_block(x, 4 * width, dilation=2 ** (i % 3), name=f"res{i + 1}")
+    x = _up(x, e2, 2 * width, name="dec2")
+    x = _up(x, e1, width, name="dec1")
+    delta = layers.Conv2D(3, 3, padding="same", kernel_initializer="zeros", dtype="float32",
+                          name="delta")(x)
+    outputs = ResidualTanh(dtype="float32", name="enhanced")([inputs, delta])
+    return keras.Model(inputs, outputs, name=name)
