@@ -76,6 +76,8 @@ def sample_video_frames(path: str | Path, count: int) -> list[np.ndarray]:
                     frames.append(frame.to_ndarray(format="rgb24"))
                 if len(frames) == len(wanted):
                     break
+    except av.error.EOFError:
+        raise UserError(f"no frames in video {path}") from None
     except av.FFmpegError as exc:
         raise UserError(f"cannot read video {path}: {exc.strerror or exc}") from None
     if not frames:
