@@ -1,5 +1,3 @@
 """The streaming engine: source → tiles → model → stitch → sink, with a live dashboard."""
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import gan  # noqa: F401  (chooses the Keras backend and imports it quietly)

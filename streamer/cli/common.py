@@ -1,0 +1,81 @@
+"""What the console scripts share: option types, path checks, model loading, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gan.errors import UserError
+from gan.model_io import load_generator
+from streamer.inference import EnhanceOptions
+
+ModelOption = Annotated[Path | None, typer.Option(
+    "--model", help="Generator .keras file (default: the shipped model).")]
+BatchOption = Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")]
+TileOption = Annotated[int, typer.Option("--tile", help="Tile side in pixels (multiple of 4).")]
+OverlapOption = Annotated[int, typer.Option("--overlap", help="Pixels shared by neighbour tiles.")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", help="No dashboard or summary.")]
+PrecisionOption = Annotated[str, typer.Option(
+    "--precision", help="auto (bfloat16 where the CPU computes it natively), float32 or bfloat16.")]
+
+
+def make_app(help_text: str) -> typer.Typer:
+    """A one-command Typer app with plain (non-boxed) help and errors."""
+    return typer.Typer(add_completion=False, help=help_text, pretty_exceptions_enable=False,
+                       rich_markup_mode=None)
+
+
+def enhance_options(*, tile: int, overlap: int, batch_size: int) -> EnhanceOptions:
+    """`EnhanceOptions` from CLI values, bad values reported as `UserError`."""
+    try:
+        return EnhanceOptions(tile=tile, overlap=overlap, batch_size=batch_size)
+    except ValueError as exc:
+        raise UserError(str(exc).replace("`", "--").replace("_", "-")) from None
+
+
+def load_model(path: Path | None, precision: str):
+    """The generator from `path` (default model when None) at `precision`."""
+    return load_generator(path, precision=precision)
+
+
+def check_output_file(input_path: Path, output_path: Path, *, overwrite: bool) -> None:
+    """Refuse before any work: output is the input, exists (no --overwrite), or can't be written."""
+    same = output_path.resolve() == input_path.resolve() or (
+        output_path.exists() and input_path.exists() and os.path.samefile(input_path, output_path))
+    if same:
+        raise UserError(f"output {output_path} is the input file: choose another name "
+                        "(the input is never overwritten, even with --overwrite)")
+    if output_path.is_dir():
+        raise UserError(f"output {output_path} is a directory: give a file name")
+    if output_path.exists() and not overwrite:
+        raise UserError(f"output {output_path} exists: use --overwrite to replace it")
+    check_writable_dir(output_path.parent if str(output_path.parent) else Path("."))
+
+
+def check_writable_dir(directory: Path) -> None:
+    """Raise `UserError` unless `directory` exists and this user may create files in it."""
+    if not directory.is_dir():
+        raise UserError(f"output directory does not exist: {directory}")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UserError(f"output directory is not writable: {directory}")
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while the block runs, so runs stop the same clean way."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

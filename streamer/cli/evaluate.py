@@ -1,0 +1,95 @@
+"""`evaluate DATA`: PSNR and SSIM of the enhanced `low/` images against `high/`.
+
+Images go through the same tiled `FrameEnhancer` as videos, in float32 by default, so
+the scores measure what users get.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gan.errors import UserError, exit_on_error
+from gan.metrics import psnr_ssim
+from streamer.cli.common import (
+    BatchOption,
+    ModelOption,
+    OverlapOption,
+    PrecisionOption,
+    TileOption,
+    check_writable_dir,
+    enhance_options,
+    load_model,
+    make_app,
+)
+from streamer.images import list_images, read_rgb, write_rgb
+from streamer.inference import create_enhancer
+
+app = make_app("Score the model on paired low/high images (PSNR, SSIM).")
+LAYOUTS = (".", "eval15", "test", "Test")
+
+
+def find_pairs(data: Path) -> list[tuple[Path, Path]]:
+    """(low, high) image pairs under `data/low|high` or LOL's `data/eval15/low|high`."""
+    if not data.is_dir():
+        raise UserError(f"data folder not found: {data}")
+    for layout in LAYOUTS:
+        low, high = data / layout / "low", data / layout / "high"
+        if low.is_dir() and high.is_dir():
+            break
+    else:
+        raise UserError(f"{data} has no low/ and high/ folders (nor eval15/low and eval15/high)")
+    lows = list_images(low)
+    if not lows:
+        raise UserError(f"no images in {low}")
+    highs = {p.stem: p for p in list_images(high)}
+    missing = [p.name for p in lows if p.stem not in highs]
+    if missing:
+        raise UserError(f"{len(missing)} image(s) in {low} have no match in {high}: "
+                        f"{', '.join(missing[:3])}")
+    return [(p, highs[p.stem]) for p in lows]
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Argument(metavar="DATA", help="Folder with low/ and high/.")],
+    model: ModelOption = None,
+    save: Annotated[Path | None, typer.Option(help="Also write the enhanced images here.")] = None,
+    batch_size: BatchOption = 8,
+    tile: TileOption = 256,
+    overlap: OverlapOption = 32,
+    precision: PrecisionOption = "float32",
+) -> None:
+    """Print PSNR (dB) and SSIM per image and their means."""
+    with exit_on_error():
+        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        pairs = find_pairs(data)
+        if save is not None:
+            check_writable_dir(save if save.is_dir() else save.parent)
+            save.mkdir(exist_ok=True)
+        enhancer = create_enhancer(load_model(model, precision), options)
+        table = Table(title=f"{data} ({len(pairs)} images)")
+        for column in ("image", "PSNR (dB)", "SSIM"):
+            table.add_column(column, justify="left" if column == "image" else "right")
+        scores = []
+        for low, high in pairs:
+            reference = read_rgb(high)
+            output = enhancer.enhance([read_rgb(low)])[0]
+            if save is not None:
+                write_rgb(save / f"{low.stem}.png", output)
+            scores.append(psnr_ssim(reference, output))
+            table.add_row(low.name, f"{scores[-1][0]:.2f}", f"{scores[-1][1]:.4f}")
+        mean_psnr = sum(s[0] for s in scores) / len(scores)
+        mean_ssim = sum(s[1] for s in scores) / len(scores)
+        table.add_section()
+        table.add_row("mean", f"{mean_psnr:.2f}", f"{mean_ssim:.4f}", style="bold")
+        Console(highlight=False).print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

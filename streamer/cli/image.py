@@ -1,0 +1,87 @@
+"""`enhance-image IN OUT`: enhance one image, or every image of a folder, at full resolution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gan.errors import UserError, exit_on_error
+from streamer.cli.common import (
+    BatchOption,
+    ModelOption,
+    OverlapOption,
+    OverwriteOption,
+    PrecisionOption,
+    QuietOption,
+    TileOption,
+    check_output_file,
+    check_writable_dir,
+    enhance_options,
+    load_model,
+    make_app,
+)
+from streamer.images import check_image_suffix, list_images, read_rgb, write_rgb
+from streamer.inference import create_enhancer
+
+app = make_app("Enhance low-light images with the same engine as enhance-video.")
+
+
+def plan_jobs(input_path: Path, output_path: Path, *, overwrite: bool) -> list[tuple[Path, Path]]:
+    """(input, output) pairs, every check done before any work.
+
+    A file gives one pair; a folder gives one per image, written under the same
+    names into the output folder (created if its parent exists).
+    """
+    if not input_path.exists():
+        raise UserError(f"input not found: {input_path}")
+    if input_path.is_file():
+        check_image_suffix(output_path)
+        check_output_file(input_path, output_path, overwrite=overwrite)
+        return [(input_path, output_path)]
+    if output_path.resolve() == input_path.resolve():
+        raise UserError(f"output folder {output_path} is the input folder: choose another")
+    if output_path.exists() and not output_path.is_dir():
+        raise UserError(f"input {input_path} is a folder, so output {output_path} must be one too")
+    check_writable_dir(output_path if output_path.is_dir() else output_path.parent)
+    images = list_images(input_path)
+    if not images:
+        raise UserError(f"no images in {input_path}")
+    jobs = [(image, output_path / image.name) for image in images]
+    existing = [out.name for _, out in jobs if out.exists()]
+    if existing and not overwrite:
+        raise UserError(f"{len(existing)} output(s) exist in {output_path} (e.g. {existing[0]}): "
+                        "use --overwrite to replace them")
+    return jobs
+
+
+@app.command()
+def enhance_image(
+    input_path: Annotated[Path, typer.Argument(metavar="IN", help="Image file or folder.")],
+    output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output file or folder.")],
+    model: ModelOption = None,
+    batch_size: BatchOption = 8,
+    tile: TileOption = 256,
+    overlap: OverlapOption = 32,
+    precision: PrecisionOption = "auto",
+    overwrite: OverwriteOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Enhance IN (an image or a folder of images) into OUT."""
+    with exit_on_error():
+        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        jobs = plan_jobs(input_path, output_path, overwrite=overwrite)
+        enhancer = create_enhancer(load_model(model, precision), options)
+        if input_path.is_dir():
+            output_path.mkdir(exist_ok=True)
+        console = Console(quiet=quiet, highlight=False)
+        for number, (source, target) in enumerate(jobs, start=1):
+            write_rgb(target, enhancer.enhance([read_rgb(source)])[0])
+            console.print(f"[{number}/{len(jobs)}] {source} → {target}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,79 @@
+"""`enhance-video IN OUT`: enhance a video file, keeping its frames, timing and audio."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gan.errors import exit_on_error
+from streamer.cli.common import (
+    BatchOption,
+    ModelOption,
+    OverlapOption,
+    OverwriteOption,
+    PrecisionOption,
+    QuietOption,
+    TileOption,
+    check_output_file,
+    enhance_options,
+    load_model,
+    make_app,
+    sigterm_as_interrupt,
+)
+from streamer.dashboard import Dashboard
+from streamer.engine import RunInterrupted, enhance_video_file
+from streamer.inference import create_enhancer
+from streamer.sink import EncoderOptions, check_encoder
+from streamer.source import VideoInfo
+from streamer.stats import PipelineStats
+
+app = make_app("Enhance a low-light video: every frame, same timing, audio copied.")
+
+
+@app.command()
+def enhance_video(
+    input_path: Annotated[Path, typer.Argument(metavar="IN", help="Input video file.")],
+    output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output video file.")],
+    model: ModelOption = None,
+    batch_size: BatchOption = 8,
+    tile: TileOption = 256,
+    overlap: OverlapOption = 32,
+    codec: Annotated[str, typer.Option(help="Video encoder (FFmpeg name).")] = "libx264",
+    crf: Annotated[int, typer.Option(help="Constant rate factor (lower = better).")] = 18,
+    preset: Annotated[str, typer.Option(help="Encoder speed preset.")] = "medium",
+    precision: PrecisionOption = "auto",
+    overwrite: OverwriteOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Enhance IN into OUT. Every check runs before any work starts."""
+    with exit_on_error(), sigterm_as_interrupt():
+        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
+        info = VideoInfo.from_path(input_path)
+        check_output_file(input_path, output_path, overwrite=overwrite)
+        check_encoder(encoder, info.width, info.height)
+        enhancer = create_enhancer(load_model(model, precision), options)
+        stats = PipelineStats(total_frames=info.frame_count)
+        dashboard = Dashboard(stats, title=f"{input_path} → {output_path}", quiet=quiet)
+        try:
+            result = enhance_video_file(input_path, output_path, enhancer, options,
+                                        encoder=encoder, stats=stats, display=dashboard)
+        except RunInterrupted as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            raise SystemExit(130) from None
+        if result.lost_frames:
+            print(f"warning: {result.lost_frames} frame(s) of {input_path} could not be decoded "
+                  f"(truncated or damaged file); enhanced the {result.frames_written} that did",
+                  file=sys.stderr)
+        if not quiet:
+            Console().print(f"wrote {output_path} ({result.frames_written} frames)",
+                            highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,101 @@
+"""Enhancing one video file: source → pipeline → sink, with the output always finalised.
+
+The choice on failure, stated once: whatever stops a run (a crash in a stage, Ctrl-C,
+SIGTERM), the output file is finalised under its final name with the frames enhanced so
+far and the audio up to them, so it plays; `RunFailed` / `RunInterrupted` say how far
+the run got. A run that wrote no frame leaves no file. A damaged input is enhanced as far
+as it decodes, and the result counts the frames lost.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from gan.errors import UserError
+from streamer.inference import EnhanceOptions, Enhancer
+from streamer.pipeline import StageError, run_pipeline
+from streamer.sink import EncoderOptions, VideoSink
+from streamer.source import VideoInfo, VideoSource
+from streamer.stats import PipelineStats
+from streamer.tiles import plan_tiles
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What a finished run did."""
+
+    frames_read: int
+    frames_written: int
+    lost_frames: int
+
+
+class RunFailed(UserError):
+    """A stage failed; the output holds the frames written before it (see the module doc)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was interrupted; `message` says how far it got."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def frames_per_call(info: VideoInfo, options: EnhanceOptions) -> int:
+    """Frames whose tiles together fill at least one model batch."""
+    tiles = plan_tiles(info.height, info.width, tile=options.tile, overlap=options.overlap).count
+    return max(1, math.ceil(options.batch_size / tiles))
+
+
+def _how_far(output: Path, written: int, total: int) -> str:
+    if not written:
+        return "no frame was written, so no output was left"
+    return f"{output} was finalised with the first {written} of {total} frames"
+
+
+def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer: Enhancer,
+                       options: EnhanceOptions, *, encoder: EncoderOptions | None = None,
+                       stats: PipelineStats | None = None, queue_size: int = 8,
+                       display: AbstractContextManager | None = None,
+                       stop: threading.Event | None = None) -> VideoResult:
+    """Enhance `input_path` into `output_path` (same frames, timing and audio).
+
+    Args:
+        enhancer: from `streamer.inference.create_enhancer`.
+        options: the enhancer's options (tile and batch sizes choose frames per model call).
+        stats: counters to show while running (e.g. a `Dashboard` reading them).
+        display: a context manager active while frames flow (the dashboard).
+
+    Raises:
+        UserError: unreadable input, or no frame decoded.
+        RunFailed: a stage crashed (the output holds the frames before the crash).
+        RunInterrupted: Ctrl-C / SIGTERM (the output holds the frames so far).
+    """
+    output_path = Path(output_path)
+    with VideoSource(input_path) as source:
+        info = source.info
+        stats = stats if stats is not None else PipelineStats(total_frames=info.frame_count)
+        enhancer.reset()
+        with VideoSink(output_path, info, encoder or EncoderOptions()) as sink:
+            try:
+                with display or nullcontext():
+                    result = run_pipeline(source, enhancer, sink.write, stats=stats,
+                                          queue_size=queue_size, stop=stop,
+                                          frames_per_call=frames_per_call(info, options))
+            except StageError as exc:
+                sink.stop_early()
+                where = _how_far(output_path, sink.frames_written, info.frame_count)
+                raise RunFailed(f"{exc}; {where}") from exc
+            except KeyboardInterrupt:
+                sink.stop_early()
+                where = _how_far(output_path, sink.frames_written, info.frame_count)
+                raise RunInterrupted(f"interrupted; {where}") from None
+            if result.stopped:
+                sink.stop_early()
+        if not result.frames_written:
+            raise UserError(f"no video frames could be decoded from {input_path}")
+        return VideoResult(result.frames_read, result.frames_written, source.lost_frames)

@@ -1,0 +1,194 @@
+"""Three threads joined by bounded queues: capture → inference → writing.
+
+    frames ──▶ [capture] ──q_decoded──▶ [inference] ──q_enhanced──▶ [writer] ──▶ write()
+
+Queues are bounded, so memory stays flat however long the video. There is one stop
+event and one end-of-stream sentinel. If any stage raises, the stop event ends the other
+two, and `run_pipeline` re-raises the error in the calling thread as a `StageError`
+(with the original as its cause). Ctrl-C (KeyboardInterrupt in the calling thread) or an
+external `stop` event end the run the same way. Every thread is joined before returning.
+
+The caller owns the source and the sink (their `with` blocks surround the call), so the
+output is finalised whatever happened here: see `streamer.cli.video`.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from streamer.frames import Frame
+from streamer.inference import Enhancer
+from streamer.stats import PipelineStats
+
+END = object()  # the end-of-stream sentinel
+POLL_S = 0.05
+
+
+class StageError(RuntimeError):
+    """A pipeline stage raised; `stage` names it and `__cause__` is the original error."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage} stage failed: {type(error).__name__}: {error}")
+        self.stage = stage
+        self.error = error
+
+
+class _Stopped(Exception):
+    """Raised inside a stage when the stop event is set while it waits on a queue."""
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """How a run ended: frames read and written, and whether it was stopped early."""
+
+    frames_read: int
+    frames_written: int
+    stopped: bool
+
+
+class _Run:
+    """State shared by the three stages of one run (kept out of module globals)."""
+
+    def __init__(self, stats: PipelineStats, queue_size: int, stop: threading.Event) -> None:
+        self.stats = stats
+        self.stop = stop
+        self.decoded: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.enhanced: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.errors: list[tuple[str, BaseException]] = []
+        self.frames_read = self.frames_written = 0
+        self._lock = threading.Lock()
+
+    def put(self, q: queue.Queue, item: object) -> None:
+        while not self.stop.is_set():
+            try:
+                q.put(item, timeout=POLL_S)
+                return
+            except queue.Full:
+                pass
+        raise _Stopped
+
+    def get(self, q: queue.Queue) -> object:
+        while not self.stop.is_set():
+            try:
+                return q.get(timeout=POLL_S)
+            except queue.Empty:
+                pass
+        raise _Stopped
+
+    def guard(self, stage: str, body: Callable[[], None]) -> Callable[[], None]:
+        """`body` wrapped so that its error is recorded and stops every stage."""
+
+        def run() -> None:
+            try:
+                body()
+            except _Stopped:
+                pass
+            except BaseException as exc:  # noqa: BLE001  (carried to the calling thread)
+                with self._lock:
+                    self.errors.append((stage, exc))
+                self.stop.set()
+
+        return run
+
+
+def _capture(run: _Run, frames: Iterable[Frame]) -> None:
+    iterator = iter(frames)
+    try:
+        while True:
+            started = time.perf_counter()
+            frame = next(iterator, END)
+            if frame is END:
+                break
+            run.stats.stage_time("decode", time.perf_counter() - started)
+            run.stats.frame_in(frame.pixels)
+            run.frames_read += 1
+            run.put(run.decoded, frame)
+        run.put(run.decoded, END)
+    finally:
+        close = getattr(iterator, "close", None)  # a generator source releases its file now
+        if close is not None:
+            close()
+
+
+def _infer(run: _Run, enhancer: Enhancer, frames_per_call: int) -> None:
+    ended = False
+    while not ended:
+        batch: list[Frame] = []
+        while len(batch) < frames_per_call:
+            item = run.get(run.decoded)
+            if item is END:
+                ended = True
+                break
+            batch.append(item)
+        if batch:
+            started = time.perf_counter()
+            outputs = enhancer.enhance([f.pixels for f in batch], [f.time for f in batch])
+            run.stats.stage_time("inference", time.perf_counter() - started, len(batch))
+            for frame, pixels in zip(batch, outputs, strict=True):
+                run.put(run.enhanced, frame.with_pixels(pixels))
+    run.put(run.enhanced, END)
+
+
+def _write(run: _Run, write: Callable[[Frame], None]) -> None:
+    while (frame := run.get(run.enhanced)) is not END:
+        started = time.perf_counter()
+        write(frame)
+        run.stats.stage_time("encode", time.perf_counter() - started)
+        run.stats.frame_out(frame.pixels, frame.captured_at)
+        run.frames_written += 1
+
+
+def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[Frame], None], *,
+                 stats: PipelineStats | None = None, queue_size: int = 8,
+                 frames_per_call: int = 1, stop: threading.Event | None = None) -> PipelineResult:
+    """Stream `frames` through `enhancer` into `write`, in order, on three threads.
+
+    Args:
+        frames: any iterable of `Frame`s (a `VideoSource`, a camera, a list in tests).
+        enhancer: an `Enhancer` (see `streamer.inference.create_enhancer`).
+        write: called with each enhanced `Frame`, in input order (e.g. `VideoSink.write`).
+        stats: counters for a dashboard (a fresh one when None).
+        queue_size: capacity of each queue, in frames.
+        frames_per_call: frames handed to `enhancer.enhance` together (tiles of all of
+            them are batched through the model).
+        stop: set it from elsewhere to end the run early (a clean stop, not an error).
+
+    Raises:
+        StageError: a stage raised (the others were stopped and joined first).
+        KeyboardInterrupt: after stopping and joining every stage.
+    """
+    if queue_size < 1 or frames_per_call < 1:
+        raise ValueError(f"`queue_size` and `frames_per_call` must be >= 1. "
+                         f"Received: {queue_size}, {frames_per_call}")
+    stats = stats if stats is not None else PipelineStats()
+    run = _Run(stats, queue_size, stop if stop is not None else threading.Event())
+    stats.queue_depths.update(decoded=run.decoded.qsize, enhanced=run.enhanced.qsize)
+    stages = {
+        "capture": lambda: _capture(run, frames),
+        "inference": lambda: _infer(run, enhancer, frames_per_call),
+        "writer": lambda: _write(run, write),
+    }
+    threads = [threading.Thread(target=run.guard(name, body), name=f"streamer-{name}", daemon=True)
+               for name, body in stages.items()]
+    stats.start()
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(POLL_S)
+    except KeyboardInterrupt:
+        run.stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    finally:
+        stats.finish()
+    if run.errors:
+        stage, error = run.errors[0]
+        raise StageError(stage, error) from error
+    return PipelineResult(run.frames_read, run.frames_written, stopped=run.stop.is_set())

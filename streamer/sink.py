@@ -1,0 +1,205 @@
+"""Writing the enhanced video: encode frames with the input's clock and copy its audio.
+
+`VideoSink` is a context manager that always finalises the file (encoder flushed,
+trailer written), whatever happens inside it. Audio packets are remuxed from the input,
+not re-encoded, interleaved with the video as it is written; a run that stops early
+gets the audio up to its last frame. A sink that received no frames leaves no file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from gan.errors import UserError
+from streamer.frames import Frame
+from streamer.source import VideoInfo
+
+RATE_CONTROL_CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9")
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """Video encoder settings (`crf` and `preset` apply to codecs that understand them)."""
+
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+
+    def codec_options(self) -> dict[str, str]:
+        """The options passed to FFmpeg's encoder."""
+        if self.codec not in RATE_CONTROL_CODECS:
+            return {}
+        options = {"crf": str(self.crf)}
+        if self.codec == "libvpx-vp9":
+            options["b"] = "0"
+        elif self.codec == "libx265":
+            options["x265-params"] = "log-level=error"
+        if self.codec != "libvpx-vp9":
+            options["preset"] = self.preset
+        return options
+
+
+def pixel_format(codec: str, width: int, height: int) -> str:
+    """yuv420p where it fits, yuv444p for odd sizes (4:2:0 needs even sides), else the codec's."""
+    formats = [f.name for f in av.codec.Codec(codec, "w").video_formats or []]
+    preferred = ["yuv420p", "yuv444p"] if width % 2 == 0 and height % 2 == 0 else ["yuv444p"]
+    for name in preferred:
+        if name in formats:
+            return name
+    return formats[0] if formats else "yuv420p"
+
+
+def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64) -> None:
+    """Open the encoder once on a small frame, so a bad codec or preset fails before any work."""
+    try:
+        codec = av.codec.Codec(options.codec, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        raise UserError(f"unsupported --codec {options.codec!r}: this FFmpeg build has no such "
+                        f"encoder (try libx264, libx265 or libsvtav1)") from None
+    if codec.type != "video":
+        raise UserError(f"unsupported --codec {options.codec!r}: "
+                        f"it encodes {codec.type}, not video")
+    context = av.CodecContext.create(options.codec, "w")
+    context.width, context.height = width, height
+    context.pix_fmt = pixel_format(options.codec, width, height)
+    context.time_base, context.framerate = Fraction(1, 30), Fraction(30)
+    context.options = options.codec_options()
+    try:
+        context.open()
+    except av.error.FFmpegError as exc:
+        raise UserError(f"cannot use --codec {options.codec} with crf={options.crf}, "
+                        f"preset={options.preset!r} at {width}x{height}: {exc.strerror}") from None
+
+
+class _AudioCopier:
+    """Remuxes the input's first audio stream into the output, up to a given time."""
+
+    def __init__(self, source: Path, output: av.container.OutputContainer) -> None:
+        self._input = av.open(str(source), metadata_errors="ignore")
+        template = self._input.streams.audio[0]
+        self._stream = output.add_stream_from_template(template)
+        self._packets: Iterator[av.Packet] = self._input.demux(template)
+        self._pending: av.Packet | None = None
+        self._output = output
+
+    def copy_until(self, seconds: float | None) -> None:
+        """Mux packets that start before `seconds` (all remaining ones when None)."""
+        while True:
+            packet = self._pending or self._next()
+            if packet is None:
+                return
+            if seconds is not None and packet.pts is not None \
+                    and packet.pts * packet.time_base > seconds:
+                self._pending = packet
+                return
+            self._pending = None
+            packet.stream = self._stream
+            self._output.mux(packet)
+
+    def _next(self) -> av.Packet | None:
+        try:
+            for packet in self._packets:
+                if packet.dts is not None and packet.size:  # skip the demuxer's empty flush packets
+                    return packet
+        except av.error.FFmpegError:  # a truncated input: keep what was copied
+            pass
+        return None
+
+    def close(self) -> None:
+        self._input.close()
+
+
+class VideoSink:
+    """Encodes `Frame`s into `path` with the input's size, rate, time base and audio.
+
+    Use as `with VideoSink(path, info, options) as sink: sink.write(frame)`. Leaving the
+    block normally copies the rest of the audio; leaving it by an exception (or after
+    `stop_early()`) keeps audio only up to the last frame. Either way the file is closed
+    properly and playable.
+    """
+
+    def __init__(self, path: str | Path, info: VideoInfo,
+                 options: EncoderOptions = EncoderOptions(), *, copy_audio: bool = True) -> None:
+        self.path = Path(path)
+        self.info = info
+        self.options = options
+        self.copy_audio = copy_audio and info.has_audio
+        self.frames_written = 0
+        self.last_time: float | None = None
+        self._stopped_early = False
+        self._container: av.container.OutputContainer | None = None
+        self._stream = None
+        self._audio: _AudioCopier | None = None
+
+    def __enter__(self) -> VideoSink:
+        try:
+            self._container = av.open(str(self.path), "w")
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise UserError(f"cannot write {self.path}: {exc}") from None
+        try:
+            self._add_video_stream()
+            if self.copy_audio:
+                self._audio = _AudioCopier(self.info.path, self._container)
+        except BaseException:
+            self._container.close()
+            self.path.unlink(missing_ok=True)
+            raise
+        return self
+
+    def _add_video_stream(self) -> None:
+        info = self.info
+        stream = self._container.add_stream(self.options.codec, rate=info.frame_rate)
+        stream.width, stream.height = info.width, info.height
+        stream.pix_fmt = pixel_format(self.options.codec, info.width, info.height)
+        stream.time_base = info.time_base
+        stream.codec_context.time_base = info.time_base
+        stream.options = self.options.codec_options()
+        self._stream = stream
+
+    def write(self, frame: Frame) -> None:
+        """Encode one frame (uint8 RGB, the input's size) at its own timestamp."""
+        if self._container is None:
+            raise RuntimeError("VideoSink must be used inside `with`")
+        av_frame = av.VideoFrame.from_ndarray(frame.pixels, format="rgb24")
+        if frame.pts is not None and frame.time_base is not None:
+            av_frame.pts = round(frame.pts * frame.time_base / self.info.time_base)
+        else:
+            av_frame.pts = round(frame.index / (self.info.frame_rate * self.info.time_base))
+        av_frame.time_base = self.info.time_base
+        for packet in self._stream.encode(av_frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+        self.last_time = float(av_frame.pts * self.info.time_base)
+        if self._audio is not None:
+            self._audio.copy_until(self.last_time)
+
+    def stop_early(self) -> None:
+        """Mark the output as cut short: audio is copied only up to the last frame written."""
+        self._stopped_early = True
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(complete=exc_type is None and not self._stopped_early)
+
+    def close(self, *, complete: bool = True) -> None:
+        """Flush the encoder, copy the remaining audio, write the trailer (safe to call twice)."""
+        if self._container is None:
+            return
+        container, self._container = self._container, None
+        try:
+            if self.frames_written:
+                for packet in self._stream.encode(None):
+                    container.mux(packet)
+                if self._audio is not None:
+                    frame_time = 1 / float(self.info.frame_rate)
+                    self._audio.copy_until(None if complete else self.last_time + frame_time)
+        finally:
+            if self._audio is not None:
+                self._audio.close()
+            container.close()
+            if not self.frames_written:
+                self.path.unlink(missing_ok=True)

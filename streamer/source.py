@@ -1,0 +1,186 @@
+"""Reading a video file: `VideoInfo` describes it, `VideoSource` yields upright RGB frames.
+
+Decoding is threaded (`thread_type="AUTO"`), the display rotation of phone videos is
+applied, and every pixel format (grey, 10-bit, ...) comes out as 8-bit RGB. A damaged
+or truncated file yields the frames that decode; the source records what was lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from gan.errors import UserError
+from streamer.frames import Frame
+
+DEFAULT_FRAME_RATE = Fraction(30)
+
+
+def _open_input(path: Path) -> av.container.InputContainer:
+    """Open a media file for reading, or raise a `UserError` that names the problem."""
+    if not path.exists():
+        raise UserError(f"input not found: {path}")
+    if path.is_dir():
+        raise UserError(f"input is a directory, not a video file: {path}")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.error.FFmpegError as exc:
+        raise UserError(f"cannot read {path}: not a readable video file ({exc.strerror})") from None
+
+
+def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
+    if not container.streams.video:
+        kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
+        raise UserError(f"no video stream in {path} (it has: {kinds})")
+    return container.streams.video[0]
+
+
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as uint8 RGB (H, W, 3) with its display rotation applied."""
+    pixels = frame.to_ndarray(format="rgb24")
+    quarter_turns = round((frame.rotation or 0) / 90) % 4  # counter-clockwise
+    return np.ascontiguousarray(np.rot90(pixels, quarter_turns)) if quarter_turns else pixels
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the engine needs to know about an input video before reading it.
+
+    Attributes:
+        width, height: displayed size (after rotation).
+        rotation: counter-clockwise degrees applied to stored frames for display.
+        frame_rate: average frame rate (the output's rate).
+        time_base: seconds per timestamp tick (the output keeps it).
+        frame_count: frames the container announces (an estimate when `exact_count` is False).
+        duration: seconds (0.0 when unknown).
+        has_audio: whether an audio stream exists (it is copied to the output).
+    """
+
+    path: Path
+    width: int
+    height: int
+    rotation: int
+    frame_rate: Fraction
+    time_base: Fraction
+    frame_count: int
+    exact_count: bool
+    duration: float
+    codec: str
+    pix_fmt: str
+    has_audio: bool
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> VideoInfo:
+        """Probe `path` (decoding its first frame); `UserError` if it has no decodable video."""
+        path = Path(path)
+        with _open_input(path) as container:
+            stream = _video_stream(container, path)
+            first = _first_frame(container, stream)
+            if first is None:
+                raise UserError(f"no video frames could be decoded from {path}")
+            height, width = upright(first).shape[:2]
+            rate = (stream.average_rate or stream.guessed_rate or stream.base_rate
+                    or DEFAULT_FRAME_RATE)
+            time_base = stream.time_base or Fraction(1, 90000)
+            duration = _duration(container, stream)
+            count = stream.frames
+            return cls(
+                path=path, width=width, height=height, rotation=int(first.rotation or 0),
+                frame_rate=Fraction(rate), time_base=Fraction(time_base),
+                frame_count=count or max(1, round(duration * float(rate))),
+                exact_count=count > 0, duration=duration, codec=stream.codec_context.name,
+                pix_fmt=first.format.name, has_audio=bool(container.streams.audio),
+            )
+
+
+def _first_frame(container: av.container.InputContainer, stream) -> av.VideoFrame | None:
+    try:
+        for frame in container.decode(stream):
+            return frame
+    except av.error.FFmpegError:
+        return None
+    return None
+
+
+def _duration(container: av.container.InputContainer, stream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return 0.0
+
+
+class VideoSource:
+    """Decoded frames of a file, as a context manager and an iterator of `Frame`s.
+
+    Timestamps are kept (and forced strictly increasing, which encoders require);
+    frames without one get a timestamp from the frame rate. Decoding errors do not
+    stop the stream: `frames_read`, `decode_errors` and `lost_frames` say what happened.
+    """
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.path = Path(path)
+        self.info = VideoInfo.from_path(self.path)
+        self.frames_read = 0
+        self.decode_errors = 0
+        self._clock = clock
+        self._container: av.container.InputContainer | None = None
+
+    def __enter__(self) -> VideoSource:
+        self._container = _open_input(self.path)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (safe to call twice)."""
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+    @property
+    def lost_frames(self) -> int:
+        """Frames announced by the container, or damaged, that did not decode."""
+        announced = self.info.frame_count if self.info.exact_count else self.frames_read
+        return max(announced - self.frames_read, self.decode_errors)
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._container is None:
+            raise RuntimeError("VideoSource must be used inside `with`")
+        stream = _video_stream(self._container, self.path)
+        stream.thread_type = "AUTO"
+        time_base = Fraction(stream.time_base or self.info.time_base)
+        ticks_per_frame = 1 / (self.info.frame_rate * time_base)
+        last_pts: int | None = None
+        for av_frame in self._decoded(stream):
+            pts = av_frame.pts
+            if pts is None:
+                pts = round(self.frames_read * ticks_per_frame)
+            if last_pts is not None and pts <= last_pts:
+                pts = last_pts + 1
+            last_pts = pts
+            yield Frame(upright(av_frame), self.frames_read, pts, time_base, self._clock())
+            self.frames_read += 1
+
+    def _decoded(self, stream) -> Iterator[av.VideoFrame]:
+        """Decoded frames; a bad packet is counted and skipped, a broken container ends it."""
+        demuxed = self._container.demux(stream)
+        while True:
+            try:
+                packet = next(demuxed)
+            except StopIteration:
+                return
+            except av.error.FFmpegError:
+                self.decode_errors += 1
+                return
+            try:
+                yield from packet.decode()
+            except av.error.FFmpegError:
+                self.decode_errors += 1
