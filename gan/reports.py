@@ -1,0 +1,51 @@
+"""Training reports: the loss/validation curve PNG and a low | enhanced | reference grid."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from gan.data import Pair  # noqa: E402
+
+
+def plot_curves(log_csv: Path, out_png: Path) -> None:
+    """Generator losses and validation PSNR/SSIM per epoch."""
+    with open(log_csv) as f:
+        rows = list(csv.DictReader(f))
+    epochs = [int(r["epoch"]) for r in rows]
+    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(10, 3.5))
+    for key in rows[0]:
+        if key.startswith("l_"):
+            ax_loss.plot(epochs, [float(r.get(key) or "nan") for r in rows], label=key)
+    ax_loss.set(xlabel="epoch", title="training losses")
+    ax_loss.legend()
+    ax_val.plot(epochs, [float(r["val_psnr"]) for r in rows], color="C0")
+    ax_val.set(xlabel="epoch", ylabel="PSNR (dB)", title="validation")
+    ax_ssim = ax_val.twinx()
+    ax_ssim.plot(epochs, [float(r["val_ssim"]) for r in rows], color="C1")
+    ax_ssim.set_ylabel("SSIM")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=80)
+    plt.close(fig)
+
+
+def sample_grid(model, pairs: Sequence[Pair], out_png: Path, height: int = 160) -> None:
+    """Rows of low | enhanced | reference, each scaled to `height` pixels."""
+    from gan.training import enhance_full
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
+
+    rows = [np.hstack([fit(p.low), fit(enhance_full(model, p.low)), fit(p.high)]) for p in pairs]
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
+    cv2.imwrite(str(out_png), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))

@@ -1,0 +1,190 @@
+"""The training loop: epochs of crop batches, validation, checkpoints, logs and exports.
+
+Side effects live in small functions called after each epoch: the checkpoint (resumable),
+the CSV log, the loss-curve PNG, the sample grid and the best model's `.keras` export.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from gan.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from gan.data import CropSampler, Pair, prepare_input, to_uint8
+from gan.discriminator import build_discriminator
+from gan.errors import UserError
+from gan.gan_model import LossWeights, LowLightGAN
+from gan.generator import build_generator
+from gan.metrics import psnr_ssim
+from gan.model_io import load_generator, save_generator
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run; stored in the checkpoint and checked on resume."""
+
+    epochs: int = 100
+    steps_per_epoch: int = 200
+    batch_size: int = 8
+    crop: int = 128
+    width: int = 32
+    res_blocks: int = 2
+    disc_width: int = 32
+    lr: float = 3e-4
+    min_lr_ratio: float = 0.05
+    l1_weight: float = 1.0
+    ssim_weight: float = 0.5
+    adv_weight: float = 0.0
+    gan_type: str = "lsgan"
+    ema_decay: float = 0.999
+    seed: int = 0
+    bfloat16: bool = False
+
+    ARCHITECTURE = ("width", "res_blocks", "disc_width")
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    losses: dict[str, float]
+    val_psnr: float
+    val_ssim: float
+    is_best: bool
+
+
+def build_gan(config: TrainConfig) -> LowLightGAN:
+    """Generator, discriminator and EMA copy under the run's precision, compiled."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.bfloat16 else "float32")
+    try:
+        generator = build_generator(width=config.width, res_blocks=config.res_blocks)
+        ema = build_generator(width=config.width, res_blocks=config.res_blocks, name="ema")
+        ema.set_weights(generator.get_weights())
+        discriminator = build_discriminator(width=config.disc_width)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    gan = LowLightGAN(generator, discriminator, ema,
+                      weights=LossWeights(config.l1_weight, config.ssim_weight, config.adv_weight),
+                      gan_type=config.gan_type, ema_decay=config.ema_decay)
+    gan.compile(g_optimizer=keras.optimizers.Adam(config.lr, beta_1=0.9, beta_2=0.99),
+                d_optimizer=keras.optimizers.Adam(config.lr, beta_1=0.5, beta_2=0.999))
+    return gan
+
+
+def export_generator(gan: LowLightGAN, config: TrainConfig) -> keras.Model:
+    """A float32 copy of the EMA generator: the model that ships and that validation scores."""
+    model = build_generator(width=config.width, res_blocks=config.res_blocks)
+    model.set_weights([np.asarray(w, np.float32) for w in gan.ema.get_weights()])
+    return model
+
+
+def enhance_full(model: keras.Model, low: np.ndarray) -> np.ndarray:
+    """Run `model` on a whole frame (cropped to multiples of 4, then padded back by edge copy)."""
+    h, w = low.shape[:2]
+    x = prepare_input(low)
+    ph, pw = (-h) % 4, (-w) % 4
+    x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect") if (ph or pw) else x
+    out = model.predict_on_batch(x[None])[0][:h, :w]
+    return to_uint8(out)
+
+
+def validate(model: keras.Model, pairs: Sequence[Pair]) -> tuple[float, float]:
+    """Mean PSNR/SSIM of `model` on whole validation frames."""
+    scores = [psnr_ssim(p.high, enhance_full(model, p.low)) for p in pairs]
+    return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))
+
+
+def learning_rate(config: TrainConfig, epoch: int) -> float:
+    """Cosine decay from `lr` to `lr·min_lr_ratio` over the run's epochs."""
+    t = min(epoch / max(config.epochs - 1, 1), 1.0)
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+class Trainer:
+    """Runs (and resumes) a training run writing into `out_dir`."""
+
+    def __init__(self, config: TrainConfig, sampler: CropSampler, val_pairs: Sequence[Pair],
+                 out_dir: str | Path, *, resume: bool = False, init_model: str | Path | None = None):
+        self.config, self.sampler, self.val_pairs = config, sampler, list(val_pairs)
+        self.out = Path(out_dir)
+        self.checkpoint_path = self.out / "checkpoint.npz"
+        self.gan = build_gan(config)
+        self.start_epoch, self.best_psnr = 0, -math.inf
+        if resume and self.checkpoint_path.exists():
+            self._check_resumable()
+            meta = load_checkpoint(self.checkpoint_path, self.gan)
+            self.start_epoch, self.best_psnr = meta["epoch"], meta["best_psnr"]
+        elif resume:
+            raise UserError(f"--resume: no checkpoint at {self.checkpoint_path}")
+        elif self.checkpoint_path.exists():
+            raise UserError(f"{self.out} already holds a run: add --resume, or choose another --out")
+        elif init_model is not None:
+            weights = load_generator(init_model).get_weights()
+            try:
+                self.gan.generator.set_weights(weights)
+                self.gan.ema.set_weights(weights)
+            except ValueError:
+                raise UserError(f"--from {init_model}: its architecture differs from --width "
+                                f"{config.width} --res-blocks {config.res_blocks}") from None
+        self.out.mkdir(parents=True, exist_ok=True)
+
+    def _check_resumable(self) -> None:
+        saved = read_checkpoint_meta(self.checkpoint_path)["config"]
+        for key in TrainConfig.ARCHITECTURE:
+            if saved.get(key) != getattr(self.config, key):
+                raise UserError(f"--resume: checkpoint has {key}={saved.get(key)}, "
+                                f"this run asks for {getattr(self.config, key)}")
+
+    def run(self, on_step: Callable[[int, int, dict], None] | None = None,
+            on_epoch: Callable[[EpochResult], None] | None = None) -> None:
+        """Train from `start_epoch` to `config.epochs`, checkpointing after every epoch."""
+        for epoch in range(self.start_epoch, self.config.epochs):
+            lr = learning_rate(self.config, epoch)
+            self.gan.g_optimizer.learning_rate.assign(lr)
+            self.gan.d_optimizer.learning_rate.assign(lr)
+            self.gan.reset_metrics()
+            logs: dict = {}
+            for step in range(self.config.steps_per_epoch):
+                x, y = self.sampler.batch(epoch, step)
+                logs = self.gan.train_on_batch(x, y, return_dict=True)
+                if on_step:
+                    on_step(epoch, step, logs)
+            result = self._end_epoch(epoch, {k: float(v) for k, v in logs.items() if float(v) != 0})
+            if on_epoch:
+                on_epoch(result)
+
+    def _end_epoch(self, epoch: int, losses: dict[str, float]) -> EpochResult:
+        model = export_generator(self.gan, self.config)
+        val_psnr, val_ssim = validate(model, self.val_pairs) if self.val_pairs else (math.nan, math.nan)
+        is_best = not self.val_pairs or val_psnr > self.best_psnr
+        if is_best:
+            self.best_psnr = val_psnr if self.val_pairs else self.best_psnr
+            save_generator(model, self.out / "best.keras")
+        save_checkpoint(self.checkpoint_path, self.gan, epoch=epoch + 1, best_psnr=self.best_psnr,
+                        config=dataclasses.asdict(self.config))
+        result = EpochResult(epoch + 1, losses, val_psnr, val_ssim, is_best)
+        append_log(self.out / "log.csv", result)
+        from gan.reports import plot_curves, sample_grid  # matplotlib only when reporting
+
+        plot_curves(self.out / "log.csv", self.out / "loss_curve.png")
+        if self.val_pairs:
+            sample_grid(model, self.val_pairs[:4], self.out / "samples.png")
+        return result
+
+
+def append_log(path: Path, result: EpochResult) -> None:
+    """One CSV row per epoch (header written once)."""
+    row = {"epoch": result.epoch, "val_psnr": round(result.val_psnr, 4),
+           "val_ssim": round(result.val_ssim, 4), **{k: round(v, 5) for k, v in result.losses.items()}}
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)

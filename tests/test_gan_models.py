@@ -1,0 +1,96 @@
+"""Generator and discriminator contracts, losses, and the model file round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gan.discriminator import build_discriminator
+from gan.errors import UserError
+from gan.exposure import apply_gain, estimate_gain, normalise_exposure
+from gan.generator import build_generator
+from gan.losses import GANLoss, ssim
+from gan.model_io import load_generator, save_generator
+
+
+@pytest.mark.parametrize("height,width", [(256, 256), (384, 512), (36, 20)])
+def test_generator_keeps_shape_and_range(height, width):
+    model = build_generator(width=8, res_blocks=1)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, height, width, 3)).astype("float32")
+    y = np.asarray(model.predict_on_batch(x))
+    assert y.shape == x.shape
+    assert np.all(np.abs(y) <= 1.0)
+
+
+def test_untrained_generator_is_close_to_identity():
+    model = build_generator(width=8, res_blocks=1)
+    x = np.random.default_rng(1).uniform(-0.9, 0.9, (1, 64, 64, 3)).astype("float32")
+    np.testing.assert_allclose(np.asarray(model.predict_on_batch(x)), x, atol=1e-3)
+
+
+def test_discriminator_returns_a_patch_grid():
+    model = build_discriminator(width=8)
+    low = np.zeros((2, 256, 256, 3), "float32")
+    logits = np.asarray(model.predict_on_batch([low, low]))
+    assert logits.shape == (2, 32, 32, 1)  # one logit per patch, not a single number
+
+
+def test_save_load_round_trip_gives_identical_outputs(tmp_path):
+    model = build_generator(width=8, res_blocks=1)
+    x = np.random.default_rng(2).uniform(-1, 1, (1, 64, 64, 3)).astype("float32")
+    model.layers[-2].set_weights([w + 0.01 for w in model.layers[-2].get_weights()])
+    save_generator(model, tmp_path / "g.keras")
+    loaded = load_generator(tmp_path / "g.keras", precision="float32")
+    np.testing.assert_array_equal(model.predict_on_batch(x), loaded.predict_on_batch(x))
+
+
+def test_bfloat16_load_stays_close_to_float32(tmp_path):
+    model = build_generator(width=8, res_blocks=1)
+    save_generator(model, tmp_path / "g.keras")
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 64, 64, 3)).astype("float32")
+    fast = load_generator(tmp_path / "g.keras", precision="bfloat16")
+    np.testing.assert_allclose(fast.predict_on_batch(x), model.predict_on_batch(x), atol=0.02)
+
+
+def test_bad_model_files_name_the_file(tmp_path):
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    with pytest.raises(UserError, match="junk.keras"):
+        load_generator(junk)
+    with pytest.raises(UserError, match="not found"):
+        load_generator(tmp_path / "missing.keras")
+
+
+def test_ssim_is_one_for_equal_images_and_lower_for_noise():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (1, 32, 32, 3)).astype("float32")
+    assert float(ssim(x, x)) == pytest.approx(1.0, abs=1e-5)
+    noisy = np.clip(x + rng.normal(0, 0.3, x.shape), -1, 1).astype("float32")
+    assert float(ssim(x, noisy)) < 0.9
+
+
+@pytest.mark.parametrize("gan_type", ["vanilla", "lsgan", "hinge"])
+def test_gan_loss_prefers_correct_labels(gan_type):
+    loss = GANLoss(gan_type)
+    confident_real = np.full((1, 4, 4, 1), 3.0, "float32")
+    assert float(loss(confident_real, True)) < float(loss(confident_real, False))
+
+
+def test_gan_loss_rejects_unknown_type():
+    with pytest.raises(ValueError, match="gan_type"):
+        GANLoss("wgan")
+
+
+def test_exposure_brightens_dark_frames_and_leaves_bright_ones():
+    dark = np.full((64, 64, 3), 0.05, np.float32)
+    bright = np.full((64, 64, 3), 0.7, np.float32)
+    assert normalise_exposure(dark).mean() > 0.3
+    assert estimate_gain(bright) == 1.0
+    np.testing.assert_allclose(normalise_exposure(bright), bright, atol=1e-5)
+
+
+def test_gain_rolls_off_instead_of_clipping():
+    ramp = np.linspace(0, 1, 256, dtype=np.float32)[None, :, None].repeat(3, axis=2)
+    out = apply_gain(ramp, 16.0)
+    assert np.all(np.diff(out[0, :, 0]) >= 0)  # monotone
+    assert out.max() <= 1.0 and out[0, -2, 0] < 1.0  # nothing but white reaches white

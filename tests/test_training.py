@@ -1,0 +1,125 @@
+"""Data loading, a short training run that must improve PSNR, and exact resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from gan.data import CropSampler, find_pairs, load_pairs, split_validation
+from gan.errors import UserError
+from gan.generator import build_generator
+from gan.training import TrainConfig, Trainer, validate
+from tests.synthetic import write_pairs
+
+TINY = dict(width=8, res_blocks=1, disc_width=8, crop=64, batch_size=4, lr=2e-3)
+
+
+@pytest.fixture(scope="module")
+def pairs_dir(tmp_path_factory):
+    return write_pairs(tmp_path_factory.mktemp("pairs"), size=96, count=6)
+
+
+def test_lol_layout_is_accepted(tmp_path):
+    write_pairs(tmp_path / "our485", count=2)
+    write_pairs(tmp_path / "eval15", count=2)
+    assert len(find_pairs(tmp_path)) == 4
+
+
+def test_unpaired_files_are_listed(tmp_path):
+    write_pairs(tmp_path, count=3)
+    (tmp_path / "high" / "img1.png").unlink()
+    with pytest.raises(UserError, match="img1"):
+        find_pairs(tmp_path)
+
+
+@pytest.mark.parametrize("layout", ["nothing", "empty low/high"])
+def test_empty_data_folder_is_a_clear_error(tmp_path, layout):
+    if layout == "empty low/high":
+        (tmp_path / "low").mkdir()
+        (tmp_path / "high").mkdir()
+    with pytest.raises(UserError, match=str(tmp_path.name)):
+        find_pairs(tmp_path)
+
+
+def test_crop_batches_are_reproducible_and_aligned(pairs_dir):
+    sampler = CropSampler(load_pairs(pairs_dir), crop=64, batch_size=3, seed=5)
+    x1, y1 = sampler.batch(epoch=2, step=7)
+    x2, y2 = sampler.batch(epoch=2, step=7)
+    assert x1.shape == y1.shape == (3, 64, 64, 3)
+    np.testing.assert_array_equal(x1, x2)
+    assert not np.array_equal(x1, sampler.batch(epoch=2, step=8)[0])
+    assert -1.0 <= x1.min() and x1.max() <= 1.0
+
+
+def test_short_training_raises_validation_psnr(pairs_dir, tmp_path):
+    pairs = load_pairs(pairs_dir)
+    train_pairs, val_pairs = pairs[:4], pairs[4:]
+    config = TrainConfig(epochs=2, steps_per_epoch=40, ema_decay=0.9, **TINY)
+    trainer = Trainer(config, CropSampler(train_pairs, crop=64, batch_size=4), val_pairs, tmp_path)
+    before, _ = validate(build_generator(width=8, res_blocks=1), val_pairs)
+    trainer.run()
+    after, _ = validate(trainer_best(tmp_path), val_pairs)
+    assert after > before + 0.5, (before, after)
+    for name in ("checkpoint.npz", "best.keras", "log.csv", "loss_curve.png", "samples.png"):
+        assert (tmp_path / name).exists(), name
+
+
+def trainer_best(run_dir):
+    from gan.model_io import load_generator
+
+    return load_generator(run_dir / "best.keras", precision="float32")
+
+
+def test_resume_continues_from_the_saved_epoch(pairs_dir, tmp_path):
+    pairs = load_pairs(pairs_dir)
+    train_pairs, val_pairs = split_validation(pairs, fraction=0.2)
+    sampler = CropSampler(train_pairs, crop=64, batch_size=4)
+    Trainer(TrainConfig(epochs=1, steps_per_epoch=3, **TINY), sampler, val_pairs, tmp_path).run()
+    resumed = Trainer(TrainConfig(epochs=2, steps_per_epoch=3, **TINY), sampler, val_pairs, tmp_path,
+                      resume=True)
+    assert resumed.start_epoch == 1
+    assert int(resumed.gan.g_optimizer.iterations.numpy()) == 3  # optimiser state came back
+    resumed.run()
+    assert len((tmp_path / "log.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+    with pytest.raises(UserError, match="width"):
+        Trainer(TrainConfig(epochs=3, steps_per_epoch=3, **{**TINY, "width": 16}), sampler,
+                val_pairs, tmp_path, resume=True)
+
+
+def test_existing_run_needs_resume(pairs_dir, tmp_path):
+    (tmp_path / "checkpoint.npz").write_bytes(b"")
+    with pytest.raises(UserError, match="--resume"):
+        Trainer(TrainConfig(**TINY), CropSampler(load_pairs(pairs_dir), crop=64), [], tmp_path)
+
+
+def test_train_killed_mid_run_resumes_from_its_last_checkpoint(pairs_dir, tmp_path):
+    """SIGKILL during training loses at most the epoch in progress."""
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "gan.cli.train", str(pairs_dir), "--out", str(out), "--width", "8",
+            "--res-blocks", "1", "--crop", "64", "--batch-size", "2", "--steps-per-epoch", "3",
+            "--quiet", "--precision", "float32"]
+    proc = subprocess.Popen(args + ["--epochs", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.npz").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint within 120 s"
+            time.sleep(0.2)
+        time.sleep(1.0)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    from gan.checkpoint import read_checkpoint_meta
+
+    saved_epoch = read_checkpoint_meta(out / "checkpoint.npz")["epoch"]
+    assert saved_epoch >= 1
+    resumed = subprocess.run(args + ["--epochs", str(saved_epoch + 1), "--resume"],
+                             capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr
+    assert read_checkpoint_meta(out / "checkpoint.npz")["epoch"] == saved_epoch + 1
