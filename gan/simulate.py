@@ -90,7 +90,7 @@ class SimulatorConfig:
             motion_blur_prob=0.15,
             denoise_prob=0.4,
             codec_prob=0.3,
-            codec_crf=(18, 30),
+            codec_crf=(16, 26),
         )
 
 
