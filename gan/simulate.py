@@ -8,9 +8,9 @@ Images for Learned Raw Denoising" (CVPR 2019) and the shared data's README:
     → (in-camera noise reduction) → (H.264 round trip at a random CRF)
 
 Negative noise is clipped at the black level before demosaicing, as dcraw does (this
-matches the shared data's statistics). `simulate_lowlight` draws
-the parameters and runs it all; `draw_params`, `render` and `noisy_mosaic` are the stages,
-for tests and for reproducing a pair from its recorded parameters.
+matches the shared data's statistics). `simulate_lowlight` draws the parameters and runs
+it all; `draw_params`, `render` and `noisy_mosaic` are the stages, for tests and for
+reproducing a pair from its recorded parameters.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class SimulatorConfig:
             (and of luma at half the sigma), which turns colour grain into blotches.
         denoise_sigma: its sigma range in pixels (uniform).
         codec_prob: chance of an H.264 encode/decode round trip of the final 8-bit frame.
-        codec_crf: CRF range (uniform integer, inclusive); higher is blockier.
+        codec_crf: CRF range (uniform integer, inclusive); higher is blockier. Above ~26
+            the dark frames lose nearly all detail, which is past plausible.
     """
 
     exposure: tuple[float, float] = (0.02, 0.2)
@@ -60,11 +61,14 @@ class SimulatorConfig:
     denoise_prob: float = 0.0
     denoise_sigma: tuple[float, float] = (0.5, 2.0)
     codec_prob: float = 0.0
-    codec_crf: tuple[int, int] = (23, 38)
+    codec_crf: tuple[int, int] = (16, 26)
 
     def __post_init__(self) -> None:
         _check_range("exposure", self.exposure, 0.0, 1.0)
         _check_range("shot", self.shot, 0.0, 1.0)
+        if min(self.exposure[0], self.shot[0]) <= 0:
+            raise ValueError("`exposure` and `shot` are log-uniform: their ranges must be > 0. "
+                             f"Received: {self.exposure}, {self.shot}")
         _check_range("motion_blur_length", self.motion_blur_length, 1, 99)
         _check_range("denoise_sigma", self.denoise_sigma, 0.0, 10.0)
         _check_range("codec_crf", self.codec_crf, 0, 51)
@@ -90,7 +94,6 @@ class SimulatorConfig:
             motion_blur_prob=0.15,
             denoise_prob=0.4,
             codec_prob=0.3,
-            codec_crf=(16, 26),
         )
 
 

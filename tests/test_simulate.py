@@ -105,7 +105,8 @@ def test_wide_preset_contains_default() -> None:
 
 @pytest.mark.parametrize("bad", [
     dict(exposure=(0.3, 0.1)),  # reversed range
-    dict(shot=(0.0, 2.0)),  # beyond 1
+    dict(shot=(1e-4, 2.0)),  # beyond 1
+    dict(exposure=(0.0, 0.1)),  # log-uniform needs > 0
     dict(codec_prob=1.5),  # not a probability
     dict(codec_crf=(10, 60)),  # beyond x264's CRF scale
 ])
