@@ -92,11 +92,23 @@ class Dashboard:
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
 
+    def renderable(self) -> RenderableType:
+        """What the live view draws (subclasses show other counters)."""
+        return render(self.stats, self.title)
+
+    def line(self) -> str:
+        """The plain progress line printed off a terminal."""
+        return progress_text(self.stats)
+
+    def summary_table(self) -> Table:
+        """The table printed when the run ends."""
+        return summary(self.stats)
+
     def __enter__(self) -> Dashboard:
         if self.quiet:
             return self
         if self.console.is_terminal:
-            self._live = Live(get_renderable=lambda: render(self.stats, self.title),
+            self._live = Live(get_renderable=self.renderable,
                               console=self.console, refresh_per_second=4)
             self._live.start()
         else:
@@ -109,7 +121,7 @@ class Dashboard:
 
     def _print_lines(self) -> None:
         while not self._done.wait(self.interval_s):
-            self.console.print(progress_text(self.stats), highlight=False)
+            self.console.print(self.line(), highlight=False)
 
     def __exit__(self, *exc_info) -> None:
         self._done.set()
@@ -118,4 +130,4 @@ class Dashboard:
         if self._thread is not None:
             self._thread.join()
         if not self.quiet and self.stats.frames_out:
-            self.console.print(summary(self.stats))
+            self.console.print(self.summary_table())
