@@ -1,36 +1,5 @@
-"""Keras 3 model code: generator, PatchGAN discriminator, losses, data and training."""
+"""Keras 3 model code: generator, PatchGAN discriminator, losses, data and training.
 
-from __future__ import annotations
-
-import importlib.util
-import os
-
-
-def _choose_backend() -> None:
-    """TensorFlow where it is installed (fastest on CPU), else JAX (e.g. a GPU box without TF)."""
-    if "KERAS_BACKEND" in os.environ:
-        return
-    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax"):
-        os.environ["KERAS_BACKEND"] = "jax"
-
-
-def _import_keras_quietly() -> None:
-    """Import Keras with stderr muted: TensorFlow's C++ start-up notices ignore its log level."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import keras  # noqa: F401
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # the CUDA probe logs here, once
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-_choose_backend()
-_import_keras_quietly()
+Modules that use Keras import it as `from gan.backend import keras`, which picks the
+backend and silences TensorFlow's start-up chatter; the rest (data, simulator) stay light.
+"""

@@ -11,13 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from gan.errors import UserError
 from gan.exposure import ExposureConfig, normalise_exposure
+from gan.frame_sources import count_video_frames, image_files, read_image, sample_video_frames
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Folder layouts accepted under DATA: plain, and the LOL dataset's.
 LAYOUTS = ("", "our485", "eval15", "train", "eval", "test")
 
@@ -31,16 +30,8 @@ class Pair:
     high: np.ndarray
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """Read an image file as uint8 RGB, or raise `UserError` naming it."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _images_in(folder: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    return {p.stem: p for p in image_files(folder)}
 
 
 def find_pair_folders(root: Path) -> list[tuple[Path, Path]]:
@@ -76,7 +67,7 @@ def load_pairs(root: str | Path) -> list[Pair]:
     """Load every pair under `root` into memory, checking that partners have one size."""
     pairs = []
     for low_path, high_path in find_pairs(root):
-        low, high = read_rgb(low_path), read_rgb(high_path)
+        low, high = read_image(low_path), read_image(high_path)
         if low.shape != high.shape:
             raise UserError(f"{low_path.name}: low is {low.shape[1]}x{low.shape[0]} but high is "
                             f"{high.shape[1]}x{high.shape[0]}")
@@ -86,9 +77,7 @@ def load_pairs(root: str | Path) -> list[Pair]:
 
 def load_video_pairs(low_video: str | Path, high_video: str | Path, count: int = 200) -> list[Pair]:
     """Frame-aligned pairs from two videos: `count` frames spread across them."""
-    from gan.frame_sources import sample_video_frames, video_frame_count
-
-    n_low, n_high = video_frame_count(low_video), video_frame_count(high_video)
+    n_low, n_high = count_video_frames(Path(low_video)), count_video_frames(Path(high_video))
     if n_low != n_high:
         raise UserError(f"paired videos differ in length: {low_video} has {n_low} frames, "
                         f"{high_video} has {n_high}")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from gan.backend import keras
+
+layers = keras.layers
 
 
 def build_discriminator(*, width: int = 32, name: str = "discriminator") -> keras.Model:

@@ -44,7 +44,7 @@ def load_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
     return [(p.name, read_image(p)) for p in files]
 
 
-def _count_video_frames(path: Path) -> int:
+def count_video_frames(path: Path) -> int:
     """Frames in the first video stream, counted from its packets (nothing is decoded)."""
     with av.open(str(path)) as container:
         if not container.streams.video:
@@ -65,7 +65,7 @@ def sample_video_frames(path: str | Path, count: int) -> list[np.ndarray]:
     if not path.is_file():
         raise UserError(f"no such video file: {path}")
     try:
-        total = _count_video_frames(path)
+        total = count_video_frames(path)
         wanted = set(np.round(np.linspace(0, total - 1, min(count, total))).astype(int).tolist())
         frames = []
         with av.open(str(path)) as container:

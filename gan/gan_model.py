@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
-
+from gan.backend import keras
 from gan.losses import GANLoss, pixel_losses
 
 

@@ -7,8 +7,10 @@ so an untrained generator starts as the identity on exposure-normalised frames.
 
 from __future__ import annotations
 
-import keras
-from keras import layers, ops
+from gan.backend import keras
+
+layers = keras.layers
+ops = keras.ops
 
 
 @keras.saving.register_keras_serializable(package="lowlight")

@@ -6,7 +6,10 @@ Pixels are in [-1, 1]. All terms are written with `keras.ops`, so they run on an
 from __future__ import annotations
 
 import numpy as np
-from keras import ops
+
+from gan.backend import keras
+
+ops = keras.ops
 
 GAN_TYPES = ("vanilla", "lsgan", "hinge")
 

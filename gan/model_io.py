@@ -7,9 +7,8 @@ import functools
 from pathlib import Path
 from typing import Literal
 
-import keras
-
 from gan import generator as _generator  # noqa: F401  (registers ResidualTanh for loading)
+from gan.backend import keras
 from gan.errors import UserError
 
 DEFAULT_MODEL_PATH = Path(__file__).parent / "weights" / "default.keras"

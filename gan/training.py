@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from gan.backend import keras
 from gan.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from gan.data import CropSampler, Pair, prepare_input, to_uint8
 from gan.discriminator import build_discriminator

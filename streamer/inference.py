@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import cv2
-import keras
 import numpy as np
 
+from gan.backend import keras
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.tiles import check_tiling, plan_tiles, split, stitch
 
-Mode = Literal["quality"]
+Mode = Literal["quality", "realtime"]
 TileModel = Callable[[np.ndarray], np.ndarray]
 LEVELS = np.arange(256, dtype=np.float32) / 255.0
 
@@ -34,12 +34,15 @@ class EnhanceOptions:
     """How frames are enhanced.
 
     Attributes:
-        mode: "quality" (tiled full-resolution generator); other modes may be added.
+        mode: "quality" (tiled full-resolution generator) or "realtime" (generator on a
+            small copy, guided upsampling: `streamer.realtime`).
         tile: tile side in pixels (a multiple of 4).
         overlap: pixels shared by neighbouring tiles (blended with a raised cosine).
         batch_size: tiles per model call; the last call of a batch is padded to full size.
         exposure: the frame-level exposure target.
         smoothing_s: time constant (seconds) of the log-gain EMA for video; 0 disables it.
+        work_size: realtime mode: the long side of the copy the generator sees.
+        guide_radius, guide_eps: realtime mode: the guided filter's window and smoothness.
     """
 
     mode: Mode = "quality"
@@ -48,6 +51,9 @@ class EnhanceOptions:
     batch_size: int = 8
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     smoothing_s: float = 0.5
+    work_size: int = 256
+    guide_radius: int = 1
+    guide_eps: float = 1e-3
 
     def __post_init__(self) -> None:
         check_tiling(self.tile, self.overlap)
@@ -148,10 +154,13 @@ class FrameEnhancer:
         if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"frames must be uint8 RGB (H, W, 3). "
                              f"Received: {frame.dtype} {frame.shape}")
+        return (self.exposure_lut(frame, timestamp) * 2.0 - 1.0)[frame]
+
+    def exposure_lut(self, frame: np.ndarray, timestamp: float | None) -> np.ndarray:
+        """The frame's (time-smoothed) exposure curve on the 256 levels: float32 in [0, 1]."""
         config = self.options.exposure
         gain = self._smoother(estimate_gain(_thumbnail(frame, config), config), timestamp)
-        lut = apply_gain(LEVELS, gain) * 2.0 - 1.0  # the same curve, on the 256 levels
-        return lut[frame]
+        return apply_gain(LEVELS, gain)
 
     def _run_batches(self, tiles: np.ndarray) -> np.ndarray:
         """Run tiles through the model in full batches of `batch_size` (the last one padded)."""
@@ -187,4 +196,8 @@ def create_enhancer(model: keras.Model | TileModel, options: EnhanceOptions = En
     """The enhancer for `options.mode` (the one place a new mode is registered)."""
     if options.mode == "quality":
         return FrameEnhancer(model, options)
-    raise ValueError(f"unknown enhancement mode {options.mode!r}: use 'quality'")
+    if options.mode == "realtime":
+        from streamer.realtime import RealtimeEnhancer
+
+        return RealtimeEnhancer(model, options)
+    raise ValueError(f"unknown enhancement mode {options.mode!r}: use 'quality' or 'realtime'")

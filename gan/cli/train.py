@@ -39,7 +39,8 @@ def _simulator(preset: str):
 @app.command()
 def train(
     data: Annotated[Path | None, typer.Argument(help="Folder with low/ and high/ (or LOL layouts).")] = None,
-    out: Annotated[Path, typer.Option(help="Run folder: checkpoint, logs, best.keras.")] = Path("runs/default"),
+    out: Annotated[Path, typer.Option(help="Run folder: checkpoint, logs, best.keras.")
+                   ] = Path("runs/default"),
     epochs: int = 100,
     steps_per_epoch: int = 200,
     batch_size: int = 8,
@@ -77,9 +78,13 @@ def train(
         train_pairs, val_pairs = split_validation(pairs) if val is None else (pairs, load_pairs(val))
         clean, sim = [], None
         if simulate:
-            from gan.frame_sources import load_normal_light
+            from gan.frame_sources import load_named_frames
 
-            clean, sim = load_normal_light(simulate, frames_per_video), _simulator(simulator)
+            # Validation scenes never feed the simulator (their clean frames may be in SIMULATE).
+            held_out = {p.name for p in val_pairs}
+            clean = [rgb for name, rgb in load_named_frames(simulate, frames_per_video=frames_per_video)
+                     if name not in held_out]
+            sim = _simulator(simulator)
         config = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                              crop=crop, width=width, res_blocks=res_blocks, lr=lr,
                              adv_weight=adv_weight, ssim_weight=ssim_weight, gan_type=gan_type,

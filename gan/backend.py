@@ -1,0 +1,39 @@
+"""Keras, imported once with the backend chosen and TensorFlow's start-up notices muted.
+
+Use `from gan.backend import keras` wherever Keras is needed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+
+def _choose_backend() -> None:
+    """TensorFlow where it is installed (fastest on CPU), else JAX (e.g. a GPU box without TF)."""
+    if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") is None \
+            and importlib.util.find_spec("jax") is not None:
+        os.environ["KERAS_BACKEND"] = "jax"
+
+
+def _import_keras_quietly():
+    """Import Keras with stderr muted: TensorFlow's C++ start-up notices ignore its log level."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the CUDA probe logs here, once
+        return keras
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_choose_backend()
+keras = _import_keras_quietly()
