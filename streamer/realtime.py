@@ -89,6 +89,7 @@ class RealtimeEnhancer(FrameEnhancer):
         size = (full.shape[1], full.shape[0])
         a = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
         b = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
-        # a·full + b with full in 0..255 and the result scaled back to 0..255, fused in OpenCV
-        result = cv2.multiply(full, a, dtype=cv2.CV_32F, scale=1.0)
-        return cv2.convertScaleAbs(cv2.scaleAdd(b, 255.0, result))
+        # a·full + 255·b, in OpenCV's fused ops (several times faster than numpy here);
+        # negatives are zeroed first, as convertScaleAbs would mirror them.
+        result = cv2.scaleAdd(b, 255.0, cv2.multiply(full, a, dtype=cv2.CV_32F))
+        return cv2.convertScaleAbs(cv2.threshold(result, 0.0, 0.0, cv2.THRESH_TOZERO)[1])
