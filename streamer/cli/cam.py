@@ -9,9 +9,11 @@ be opened or was lost mid-stream. Either way a recording is finalised and playab
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -21,12 +23,16 @@ from rich.console import Console
 from gan.errors import UserError, exit_on_error
 from streamer.camera import CameraSource, CaptureRequest, open_source
 from streamer.cli.common import (
+    BatchOption,
     ModelOption,
+    OverlapOption,
     OverwriteOption,
     PrecisionOption,
     QuietOption,
+    TileOption,
     check_output_file,
     check_writable_dir,
+    enhance_options,
     load_model,
     make_app,
 )
@@ -51,11 +57,12 @@ def _validate(mode: str, width: int | None, height: int | None, fps: float | Non
     try:
         return CaptureRequest(width, height, fps)
     except ValueError as exc:
-        raise UserError(str(exc).replace("`", "--")) from None
+        raise UserError(re.sub(r"`(\w+)`", r"--\1", str(exc))) from None
 
 
-def _enhancer(model: Path | None, precision: str, mode: str, source: CameraSource) -> Enhancer:
-    enhancer = create_enhancer(load_model(model, precision), EnhanceOptions(mode=mode))
+def _enhancer(model: Path | None, precision: str, options: EnhanceOptions,
+              source: CameraSource) -> Enhancer:
+    enhancer = create_enhancer(load_model(model, precision), options)
     warm_up(enhancer, source.info.width, source.info.height)
     return enhancer
 
@@ -93,6 +100,9 @@ def enhance_cam(
     ] = "realtime",
     model: ModelOption = None,
     precision: PrecisionOption = "auto",
+    tile: TileOption = 256,
+    overlap: OverlapOption = 32,
+    batch_size: BatchOption = 8,
     record: Annotated[Path | None, typer.Option(
         help="Also write the enhanced stream to this file, at the real capture rate.")] = None,
     overwrite: OverwriteOption = False,
@@ -106,6 +116,8 @@ def enhance_cam(
     """Enhance a live source. In the preview: q/Esc quit, space switches view, s saves a snapshot."""
     with exit_on_error(), ExitStack() as stack:
         request = _validate(mode, width, height, fps, max_frames)
+        options = replace(enhance_options(tile=tile, overlap=overlap, batch_size=batch_size),
+                          mode=mode)
         if record is not None:
             # No input file to collide with for a camera: compare against /dev/null instead.
             input_path = Path(source) if source and os.path.isfile(source) else Path(os.devnull)
@@ -115,7 +127,7 @@ def enhance_cam(
             check_display()
             check_writable_dir(snapshot_dir)
         camera_source = stack.enter_context(open_source(camera, source, request=request, loop=loop))
-        enhancer = _enhancer(model, precision, mode, camera_source)
+        enhancer = _enhancer(model, precision, options, camera_source)
         info = camera_source.info
         sink = None
         if record is not None:
