@@ -3,10 +3,12 @@
     frames ──▶ [capture] ──q_decoded──▶ [inference] ──q_enhanced──▶ [writer] ──▶ write()
 
 Queues are bounded, so memory stays flat however long the video. There is one stop
-event and one end-of-stream sentinel. If any stage raises, the stop event ends the other
-two, and `run_pipeline` re-raises the error in the calling thread as a `StageError`
-(with the original as its cause). Ctrl-C (KeyboardInterrupt in the calling thread) or an
-external `stop` event end the run the same way. Every thread is joined before returning.
+event and one end-of-stream sentinel. If a stage raises, the stages upstream of it stop at
+once, the ones downstream finish the frames they were already given (so a crash in
+inference still writes every frame enhanced before it), and `run_pipeline` re-raises the
+error in the calling thread as a `StageError` (with the original as its cause). Ctrl-C
+(KeyboardInterrupt in the calling thread) or the `stop` event stop every stage at once.
+Every thread is joined before returning.
 
 The caller owns the source and the sink (their `with` blocks surround the call), so the
 output is finalised whatever happened here: see `streamer.cli.video`.
@@ -25,6 +27,7 @@ from streamer.inference import Enhancer
 from streamer.stats import PipelineStats
 
 END = object()  # the end-of-stream sentinel
+STAGES = ("capture", "inference", "writer")
 POLL_S = 0.05
 
 
@@ -51,28 +54,43 @@ class PipelineResult:
 
 
 class _Run:
-    """State shared by the three stages of one run (kept out of module globals)."""
+    """State shared by the three stages of one run (kept out of module globals).
 
-    def __init__(self, stats: PipelineStats, queue_size: int, stop: threading.Event) -> None:
+    Each stage has its own stop flag. A stage that fails stops itself and the stages
+    upstream of it at once, and sends the end-of-stream sentinel downstream, so the frames
+    it already passed on are still written. The `halt` event (Ctrl-C, an external stop)
+    stops every stage at once.
+    """
+
+    def __init__(self, stats: PipelineStats, queue_size: int, halt: threading.Event) -> None:
         self.stats = stats
-        self.stop = stop
+        self.halt = halt
+        self.stopped = {stage: threading.Event() for stage in STAGES}
         self.decoded: queue.Queue = queue.Queue(maxsize=queue_size)
         self.enhanced: queue.Queue = queue.Queue(maxsize=queue_size)
+        self.outputs = {"capture": self.decoded, "inference": self.enhanced}
         self.errors: list[tuple[str, BaseException]] = []
         self.frames_read = self.frames_written = 0
         self._lock = threading.Lock()
 
-    def put(self, q: queue.Queue, item: object) -> None:
-        while not self.stop.is_set():
+    def must_stop(self, stage: str) -> bool:
+        return self.halt.is_set() or self.stopped[stage].is_set()
+
+    def put(self, stage: str, item: object, *, unless_stopped: str | None = None) -> None:
+        """Put `item` on `stage`'s output queue, waiting while it is full.
+
+        Gives up (raising `_Stopped`) when `unless_stopped` (default: `stage`) is stopped.
+        """
+        while not self.must_stop(unless_stopped or stage):
             try:
-                q.put(item, timeout=POLL_S)
+                self.outputs[stage].put(item, timeout=POLL_S)
                 return
             except queue.Full:
                 pass
         raise _Stopped
 
-    def get(self, q: queue.Queue) -> object:
-        while not self.stop.is_set():
+    def get(self, stage: str, q: queue.Queue) -> object:
+        while not self.must_stop(stage):
             try:
                 return q.get(timeout=POLL_S)
             except queue.Empty:
@@ -80,7 +98,7 @@ class _Run:
         raise _Stopped
 
     def guard(self, stage: str, body: Callable[[], None]) -> Callable[[], None]:
-        """`body` wrapped so that its error is recorded and stops every stage."""
+        """`body` wrapped so that its error is recorded and stops the run (see the class doc)."""
 
         def run() -> None:
             try:
@@ -90,7 +108,14 @@ class _Run:
             except BaseException as exc:  # noqa: BLE001  (carried to the calling thread)
                 with self._lock:
                     self.errors.append((stage, exc))
-                self.stop.set()
+                for upstream in STAGES[: STAGES.index(stage) + 1]:
+                    self.stopped[upstream].set()
+                if stage in self.outputs:
+                    downstream = STAGES[STAGES.index(stage) + 1]
+                    try:
+                        self.put(stage, END, unless_stopped=downstream)
+                    except _Stopped:
+                        pass
 
         return run
 
@@ -98,7 +123,7 @@ class _Run:
 def _capture(run: _Run, frames: Iterable[Frame]) -> None:
     iterator = iter(frames)
     try:
-        while True:
+        while not run.must_stop("capture"):
             started = time.perf_counter()
             frame = next(iterator, END)
             if frame is END:
@@ -106,8 +131,8 @@ def _capture(run: _Run, frames: Iterable[Frame]) -> None:
             run.stats.stage_time("decode", time.perf_counter() - started)
             run.stats.frame_in(frame.pixels)
             run.frames_read += 1
-            run.put(run.decoded, frame)
-        run.put(run.decoded, END)
+            run.put("capture", frame)
+        run.put("capture", END)
     finally:
         close = getattr(iterator, "close", None)  # a generator source releases its file now
         if close is not None:
@@ -119,7 +144,7 @@ def _infer(run: _Run, enhancer: Enhancer, frames_per_call: int) -> None:
     while not ended:
         batch: list[Frame] = []
         while len(batch) < frames_per_call:
-            item = run.get(run.decoded)
+            item = run.get("inference", run.decoded)
             if item is END:
                 ended = True
                 break
@@ -129,12 +154,12 @@ def _infer(run: _Run, enhancer: Enhancer, frames_per_call: int) -> None:
             outputs = enhancer.enhance([f.pixels for f in batch], [f.time for f in batch])
             run.stats.stage_time("inference", time.perf_counter() - started, len(batch))
             for frame, pixels in zip(batch, outputs, strict=True):
-                run.put(run.enhanced, frame.with_pixels(pixels))
-    run.put(run.enhanced, END)
+                run.put("inference", frame.with_pixels(pixels))
+    run.put("inference", END)
 
 
 def _write(run: _Run, write: Callable[[Frame], None]) -> None:
-    while (frame := run.get(run.enhanced)) is not END:
+    while (frame := run.get("writer", run.enhanced)) is not END:
         started = time.perf_counter()
         write(frame)
         run.stats.stage_time("encode", time.perf_counter() - started)
@@ -182,7 +207,7 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
             while thread.is_alive():
                 thread.join(POLL_S)
     except KeyboardInterrupt:
-        run.stop.set()
+        run.halt.set()
         for thread in threads:
             thread.join()
         raise
@@ -191,4 +216,4 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
     if run.errors:
         stage, error = run.errors[0]
         raise StageError(stage, error) from error
-    return PipelineResult(run.frames_read, run.frames_written, stopped=run.stop.is_set())
+    return PipelineResult(run.frames_read, run.frames_written, stopped=run.halt.is_set())

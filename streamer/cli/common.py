@@ -59,11 +59,16 @@ def check_output_file(input_path: Path, output_path: Path, *, overwrite: bool) -
     check_writable_dir(output_path.parent if str(output_path.parent) else Path("."))
 
 
+def can_write(directory: Path) -> bool:
+    """Whether this user may create files in `directory`."""
+    return os.access(directory, os.W_OK | os.X_OK)
+
+
 def check_writable_dir(directory: Path) -> None:
     """Raise `UserError` unless `directory` exists and this user may create files in it."""
     if not directory.is_dir():
         raise UserError(f"output directory does not exist: {directory}")
-    if not os.access(directory, os.W_OK | os.X_OK):
+    if not can_write(directory):
         raise UserError(f"output directory is not writable: {directory}")
 
 

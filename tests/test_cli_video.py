@@ -1,0 +1,192 @@
+"""enhance-video end to end: frames, timing and audio kept; every bad input refused cleanly."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from probes import count_frames, probe
+
+from streamer.cli.video import app
+
+FAST = ("--quiet", "--precision", "float32", "--preset", "ultrafast", "--batch-size", "4")
+
+
+def test_output_keeps_frames_rate_size_and_audio(make_clip, cli, tmp_path, no_thread_leak):
+    clip = make_clip("in.mp4", count=36, size=(96, 64), fps=24, audio_s=1.5)
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, *FAST)
+    assert result.exit_code == 0, result.output
+    src, dst = probe(clip), probe(out)
+    for key in ("frames", "rate", "size", "audio_codec"):
+        assert dst[key] == src[key], key
+    assert dst["audio_codec"] == "aac"
+    assert abs(dst["audio_s"] - src["audio_s"]) < 0.1
+    assert dst["times"] == pytest.approx(src["times"], abs=1e-3)
+
+
+def _zero_frame_clip(make_clip) -> Path:
+    return make_clip("empty.mp4", frames=[], audio_s=0.5)
+
+
+def _audio_only(make_clip) -> Path:
+    path = make_clip("sound.m4a", frames=[], audio_s=0.5)
+    return path
+
+
+def _text_as_mp4(make_clip) -> Path:
+    path = make_clip("x.mp4").with_name("notes.mp4")
+    path.write_text("these are my notes, not a video\n" * 20)
+    return path
+
+
+def _directory(make_clip) -> Path:
+    return make_clip("x.mp4").parent
+
+
+@pytest.mark.parametrize(("make_input", "message"), [
+    (lambda mk: mk("x.mp4").with_name("missing.mp4"), "input not found"),  # missing file
+    (_directory, "is a directory"),  # a folder given as input
+    (_text_as_mp4, "not a readable video file"),  # a text file renamed .mp4
+    (_zero_frame_clip, "no video"),  # a video track with no frames (dropped by the muxer)
+    (_audio_only, "no video stream"),  # audio only
+])
+def test_unreadable_inputs_fail_with_one_line(make_input, message, make_clip, cli, tmp_path):
+    out = tmp_path / "out" / "result.mp4"
+    out.parent.mkdir()
+    result = cli(app, make_input(make_clip), out, *FAST)
+    assert result.exit_code == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_output_must_differ_from_input_even_with_overwrite(make_clip, cli):
+    clip = make_clip("in.mp4")
+    before = clip.read_bytes()
+    result = cli(app, clip, clip.parent / "." / clip.name, "--overwrite", *FAST)
+    assert result.exit_code == 1 and "is the input" in result.stderr
+    assert clip.read_bytes() == before
+
+
+def test_existing_output_needs_overwrite(make_clip, cli, tmp_path):
+    clip, out = make_clip("in.mp4"), tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    result = cli(app, clip, out, *FAST)
+    assert result.exit_code == 1 and "--overwrite" in result.stderr
+    assert out.read_bytes() == b"keep me"
+    assert cli(app, clip, out, "--overwrite", *FAST).exit_code == 0
+    assert count_frames(out) == 12
+
+
+def test_missing_output_directory_is_refused(make_clip, cli, tmp_path):
+    result = cli(app, make_clip("in.mp4"), tmp_path / "nope" / "out.mp4", *FAST)
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+
+
+def test_unwritable_output_directory_is_refused(make_clip, cli, tmp_path, monkeypatch):
+    # (tests may run as root, for whom chmod does not deny writing: fake the permission check)
+    monkeypatch.setattr("streamer.cli.common.can_write", lambda directory: False)
+    result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", *FAST)
+    assert result.exit_code == 1 and "not writable" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--codec", "h265-turbo"), "unsupported --codec"),  # no such encoder
+    (("--codec", "aac"), "not video"),  # an audio encoder
+    (("--preset", "warp-speed"), "cannot use --codec"),  # an option the encoder rejects
+    (("--tile", "30"), "tile"),  # tile not a multiple of 4
+])
+def test_bad_options_fail_before_work(args, message, make_clip, cli, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = cli(app, make_clip("in.mp4"), out, "--quiet", *args)
+    assert result.exit_code == 1 and message in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 not really a zip", b"\x00" * 4096])
+def test_corrupt_model_file_is_named(content, make_clip, cli, tmp_path):
+    model = tmp_path / "broken.keras"
+    model.write_bytes(content)
+    out = tmp_path / "out.mp4"
+    result = cli(app, make_clip("in.mp4"), out, "--quiet", "--model", model, model=False)
+    assert result.exit_code == 1 and str(model) in result.stderr
+    assert not out.exists()
+
+
+def _corner_marked(count: int) -> list[np.ndarray]:
+    frames = [np.full((48, 64, 3), 20, np.uint8) for _ in range(count)]
+    for frame in frames:
+        frame[:8, :8] = 255  # stored top-left
+    return frames
+
+
+@pytest.mark.parametrize(("name", "kwargs", "size"), [
+    ("one.mp4", {"frames": [np.full((1, 1, 3), 30, np.uint8)] * 3, "pix_fmt": "yuv444p"}, (1, 1)),
+    ("odd.mp4", {"size": (255, 257), "count": 3, "pix_fmt": "yuv444p"}, (255, 257)),
+    ("gray.mkv", {"codec": "ffv1", "pix_fmt": "gray", "options": {}}, (64, 48)),
+    ("ten.mp4", {"pix_fmt": "yuv420p10le"}, (64, 48)),
+    ("vfr.mp4", {"pts": [0, 40, 80, 200, 230, 400, 410, 600], "count": 8,
+                 "time_base": Fraction(1, 1000), "fps": 15}, (64, 48)),
+    ("phone.mp4", {"frames": _corner_marked(6), "rotation": -90}, (48, 64)),
+])
+def test_awkward_inputs_work(name, kwargs, size, make_clip, cli, tmp_path):
+    clip, out = make_clip(name, audio_s=0.5, **kwargs), tmp_path / "out.mp4"
+    result = cli(app, clip, out, *FAST)
+    assert result.exit_code == 0, result.output
+    src, dst = probe(clip), probe(out)
+    assert dst["size"] == size
+    assert dst["frames"] == src["frames"]
+    assert dst["times"] == pytest.approx(src["times"], abs=1e-3)
+    if name == "phone.mp4":  # rotated 90° clockwise for display: the mark is now top-right
+        corner = dst["first"][:6, -6:].mean()
+        assert corner > 200 and dst["first"][:6, :6].mean() < 150
+
+
+def test_truncated_video_enhances_what_decodes_and_warns(make_clip, cli, tmp_path):
+    frames = [np.random.default_rng(i).integers(0, 60, (48, 64, 3), np.uint8) for i in range(30)]
+    clip = make_clip("full.mp4", frames=frames, audio_s=1.25, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size * 6 // 10])
+    out = tmp_path / "out.mp4"
+    result = cli(app, cut, out, *FAST)
+    assert result.exit_code == 0, result.output
+    written = count_frames(out)
+    assert 0 < written < 30
+    assert f"{30 - written} frame(s)" in result.stderr and "could not be decoded" in result.stderr
+
+
+class CrashAfter:
+    """An enhancer that passes the first `limit` frames through, then crashes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.done = 0
+
+    def enhance(self, frames, timestamps=None):
+        if self.done + len(frames) > self.limit:
+            raise MemoryError("out of tile memory")
+        self.done += len(frames)
+        return list(frames)
+
+    def reset(self) -> None:
+        pass
+
+
+def test_inference_crash_keeps_the_frames_so_far(make_clip, cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("streamer.cli.video.create_enhancer", lambda model, options: CrashAfter(6))
+    clip, out = make_clip("in.mp4", count=24, audio_s=1.0), tmp_path / "out.mp4"
+    result = cli(app, clip, out, *FAST)
+    assert result.exit_code == 1
+    assert "inference stage failed" in result.stderr and "MemoryError" in result.stderr
+    assert f"{out} was finalised with the first 6 of 24 frames" in result.stderr
+    assert count_frames(out) == 6 and probe(out)["audio_codec"] == "aac"
+
+
+def test_non_terminal_output_gets_a_summary(make_clip, cli, tmp_path):
+    result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", "--precision", "float32")
+    assert result.exit_code == 0
+    assert "summary" in result.stdout and "flicker" in result.stdout
+    assert os.path.exists(tmp_path / "out.mp4")

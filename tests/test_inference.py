@@ -1,0 +1,89 @@
+"""FrameEnhancer: shapes, full batches, exposure smoothing, the Keras model path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamer.inference import EnhanceOptions, FrameEnhancer, GainSmoother, create_enhancer
+from streamer.tiles import plan_tiles
+
+
+class RecordingModel:
+    """Identity on tiles, remembering the batch shapes it was called with."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.shapes.append(batch.shape)
+        return batch
+
+
+@pytest.mark.parametrize("size", [(1, 1), (257, 255), (64, 200), (300, 40)])
+def test_output_has_input_size_and_dtype(size: tuple[int, int]):
+    enhancer = FrameEnhancer(lambda x: x, EnhanceOptions(tile=64, overlap=16))
+    frame = np.full((*size, 3), 30, np.uint8)
+    (out,) = enhancer.enhance([frame])
+    assert out.shape == frame.shape and out.dtype == np.uint8
+
+
+def test_model_only_sees_full_batches_across_frames():
+    model = RecordingModel()
+    enhancer = FrameEnhancer(model, EnhanceOptions(tile=64, overlap=16, batch_size=5))
+    frames = [np.full((60, 100, 3), i * 20, np.uint8) for i in range(3)]
+    outputs = enhancer.enhance(frames)
+    tiles = 3 * plan_tiles(60, 100, tile=64, overlap=16).count
+    assert {shape[0] for shape in model.shapes} == {5}  # the last batch is padded, not short
+    assert len(model.shapes) == -(-tiles // 5)  # tiles of several frames share batches
+    assert [o.shape for o in outputs] == [f.shape for f in frames]
+
+
+def test_dark_frame_is_brightened_and_black_and_white_survive():
+    frame = np.full((32, 32, 3), 20, np.uint8)
+    frame[:4], frame[-4:] = 0, 255
+    (out,) = FrameEnhancer(lambda x: x, EnhanceOptions(tile=32, overlap=8)).enhance([frame])
+    assert out[10:20].mean() > 60
+    assert out[:4].max() == 0 and out[-4:].min() == 255
+
+
+def test_exposure_gain_is_smoothed_over_time():
+    smoother = GainSmoother(tau=0.5)
+    assert smoother(2.0, 0.0) == pytest.approx(2.0)
+    half_way = smoother(8.0, 0.5)  # one time constant later: 63% of the way in log space
+    assert half_way == pytest.approx(2.0 * 4.0 ** (1 - np.exp(-1)), rel=1e-6)
+    assert smoother(8.0, None) == pytest.approx(8.0)  # no timestamp: an independent image
+    smoother.reset()
+    assert smoother(3.0, 10.0) == pytest.approx(3.0)
+
+
+def test_video_brightness_does_not_jump_when_a_light_flickers():
+    enhancer = FrameEnhancer(lambda x: x, EnhanceOptions(tile=32, overlap=8))
+    dark, bright = np.full((32, 32, 3), 10, np.uint8), np.full((32, 32, 3), 40, np.uint8)
+    frames = [dark, dark, bright, dark]
+    smoothed = [o.mean() for o in enhancer.enhance(frames, [0.0, 0.04, 0.08, 0.12])]
+    # the gain barely moves in 40 ms, so the brief light shows as brighter and the next
+    # dark frame looks like the ones before it (per-frame gains would pump instead)
+    assert smoothed[2] > smoothed[1] + 40
+    assert abs(smoothed[3] - smoothed[1]) < 10
+
+
+def test_untrained_generator_is_close_to_exposure_only(tiny_model_path):
+    from gan.model_io import load_generator
+
+    options = EnhanceOptions(tile=32, overlap=8, batch_size=4)
+    frame = np.random.default_rng(0).integers(0, 80, (40, 50, 3), dtype=np.uint8)
+    with_model = FrameEnhancer(load_generator(tiny_model_path), options).enhance([frame])[0]
+    exposure_only = FrameEnhancer(lambda x: x, options).enhance([frame])[0]
+    assert np.abs(with_model.astype(int) - exposure_only).max() <= 2
+
+
+def test_bad_options_and_modes_are_rejected():
+    with pytest.raises(ValueError, match="batch_size"):
+        EnhanceOptions(batch_size=0)
+    with pytest.raises(ValueError, match="tile"):
+        EnhanceOptions(tile=30)
+    with pytest.raises(ValueError, match="mode"):
+        create_enhancer(lambda x: x, EnhanceOptions(mode="turbo"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="uint8"):
+        FrameEnhancer(lambda x: x).enhance([np.zeros((4, 4, 3), np.float32)])
