@@ -51,7 +51,7 @@ class LiveSource(Protocol):
     def read(self) -> Frame | None: ...
 
 
-class _Real:
+class Mailbox:
     """A one-slot, drop-oldest hand-over between one producer and one consumer."""
 
     def __init__(self) -> None:
@@ -277,24 +277,3 @@ class SignalStop:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-
-
-import queue as _q
-
-
-class Mailbox:
-    def __init__(self):
-        self.q = _q.Queue(); self.closed = False
-
-    def put(self, item):
-        self.q.put(item); return False
-
-    def take(self, timeout):
-        try:
-            item = self.q.get(timeout=timeout)
-        except _q.Empty:
-            return CLOSED if self.closed else None
-        return CLOSED if item is CLOSED else item
-
-    def close(self):
-        self.closed = True; self.q.put(CLOSED)
