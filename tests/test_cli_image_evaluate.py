@@ -1,0 +1,77 @@
+"""enhance-image (file and folder) and evaluate (low/high and LOL layouts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from streamer.cli.evaluate import app as evaluate_app
+from streamer.cli.image import app as image_app
+
+
+def write_image(path: Path, size: tuple[int, int] = (40, 70), level: int = 30, seed: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    cv2.imwrite(str(path), rng.integers(0, level, (*size, 3), dtype=np.uint8))
+    return path
+
+
+def test_one_image_at_full_resolution(cli, tmp_path):
+    source = write_image(tmp_path / "dark.png", size=(37, 83))
+    out = tmp_path / "bright.png"
+    result = cli(image_app, source, out, "--precision", "float32")
+    assert result.exit_code == 0, result.output
+    image = cv2.imread(str(out))
+    assert image.shape == (37, 83, 3) and image.mean() > cv2.imread(str(source)).mean()
+
+
+def test_a_folder_of_images(cli, tmp_path):
+    for i, name in enumerate(["a.png", "b.jpg", "c.bmp"]):
+        write_image(tmp_path / "in" / name, seed=i)
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    result = cli(image_app, tmp_path / "in", tmp_path / "out", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.jpg", "c.bmp"]
+    again = cli(image_app, tmp_path / "in", tmp_path / "out", "--quiet")
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda tmp: (tmp / "missing.png", tmp / "o.png"), "input not found"),  # no such input
+    (lambda tmp: (write_image(tmp / "a.png"), tmp / "a.png"), "is the input"),  # out == in
+    (lambda tmp: (write_image(tmp / "a.png"), tmp / "a.xyz"), "cannot write"),  # bad suffix
+    (lambda tmp: (write_image(tmp / "a.png"), tmp / "no" / "a.png"), "does not exist"),
+    (lambda tmp: (tmp.joinpath("t.png").write_text("x") and tmp / "t.png", tmp / "o.png"),
+     "cannot read"),  # text file named .png
+])
+def test_image_errors_are_one_line(make, message, cli, tmp_path):
+    source, out = make(tmp_path)
+    result = cli(image_app, source, out)
+    assert result.exit_code == 1 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("layout", [".", "eval15"])
+def test_evaluate_prints_scores_and_saves(layout, cli, tmp_path):
+    for i in range(2):
+        write_image(tmp_path / "data" / layout / "low" / f"{i}.png", level=30, seed=i)
+        write_image(tmp_path / "data" / layout / "high" / f"{i}.png", level=200, seed=i)
+    result = cli(evaluate_app, tmp_path / "data", "--save", tmp_path / "saved")
+    assert result.exit_code == 0, result.output
+    assert "PSNR" in result.stdout and "mean" in result.stdout
+    assert sorted(p.name for p in (tmp_path / "saved").iterdir()) == ["0.png", "1.png"]
+
+
+def test_evaluate_reports_unmatched_images(cli, tmp_path):
+    write_image(tmp_path / "low" / "a.png")
+    write_image(tmp_path / "high" / "b.png")
+    result = cli(evaluate_app, tmp_path)
+    assert result.exit_code == 1 and "no match" in result.stderr
+
+
+def test_evaluate_needs_low_and_high(cli, tmp_path):
+    result = cli(evaluate_app, tmp_path)
+    assert result.exit_code == 1 and "low/" in result.stderr
