@@ -92,6 +92,24 @@ class LiveStats(PipelineStats):
     frames_recorded: int = 0
     last_latency: float = 0.0
     max_latency: float = 0.0
+    first_capture_at: float | None = None
+    last_capture_at: float | None = None
+
+    def frame_in(self, pixels: np.ndarray) -> None:
+        """A frame was captured."""
+        super().frame_in(pixels)
+        now = self.clock()
+        with self._lock:
+            self.first_capture_at = self.first_capture_at or now
+            self.last_capture_at = now
+
+    @property
+    def capture_fps(self) -> float:
+        """Frames captured per second, from the first capture to the last."""
+        if self.first_capture_at is None or self.last_capture_at is None \
+                or self.last_capture_at <= self.first_capture_at:
+            return 0.0
+        return (self.frames_in - 1) / (self.last_capture_at - self.first_capture_at)
 
     def frame_dropped(self) -> None:
         """A captured frame was replaced by a newer one before it was enhanced."""

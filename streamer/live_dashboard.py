@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from streamer.camera import CaptureRequest
 from streamer.dashboard import Dashboard, _clock, _ms
 from streamer.live import LiveStats
 
@@ -21,7 +22,9 @@ def source_text(stats: LiveStats) -> str:
         return "?"
     backend = f" ({info.backend})" if info.backend else ""
     if info.kind == "file":
-        return f"{info.name}: {info.describe()}, paced at its frame rate{backend}"
+        ignored = "" if info.requested == CaptureRequest() else \
+            f" (requested {info.requested.describe()}: not applied to files)"
+        return f"{info.name}: {info.describe()}, paced at its frame rate{ignored}{backend}"
     return f"{info.name}: requested {info.requested.describe()} → got {info.describe()}{backend}"
 
 
@@ -31,9 +34,9 @@ def _dropped(stats: LiveStats) -> str:
 
 
 def live_text(stats: LiveStats) -> str:
-    """`captured 30.0 fps  enhanced 7.5 fps  dropped 90 (75%)  latency 140 ms (max 210 ms)`."""
-    return (f"captured {stats.fps_in:.1f} fps  enhanced {stats.fps_out:.1f} fps  {_dropped(stats)}  "
-            f"latency {_ms(stats.last_latency)} (max {_ms(stats.max_latency)})")
+    """`captured 30.0 fps  enhanced 7.5 fps  dropped 90 (75%)  latency 140 ms, max 210 ms`."""
+    return (f"captured {stats.fps_in:.1f} fps  enhanced {stats.fps_out:.1f} fps  {_dropped(stats)}"
+            f"  latency {_ms(stats.last_latency)}, max {_ms(stats.max_latency)}")
 
 
 def render_live(stats: LiveStats, title: str = "") -> RenderableType:
@@ -56,7 +59,6 @@ def render_live(stats: LiveStats, title: str = "") -> RenderableType:
 
 def live_summary(stats: LiveStats) -> Table:
     """The end-of-run table."""
-    elapsed = stats.elapsed
     table = Table(title="summary", show_header=False)
     table.add_column(style="bold cyan")
     table.add_column(justify="right")
@@ -65,8 +67,8 @@ def live_summary(stats: LiveStats) -> Table:
     table.add_row("frames enhanced", str(stats.frames_out))
     table.add_row("frames dropped", _dropped(stats).removeprefix("dropped "))
     table.add_row("frames recorded", str(stats.frames_recorded))
-    table.add_row("elapsed", _clock(elapsed))
-    table.add_row("captured speed", f"{stats.frames_in / elapsed if elapsed else 0:.2f} fps")
+    table.add_row("elapsed", _clock(stats.elapsed))
+    table.add_row("captured speed", f"{stats.capture_fps:.2f} fps")
     table.add_row("enhanced speed", f"{stats.mean_fps:.2f} fps")
     table.add_row("latency (recent mean)", _ms(stats.latency("end-to-end")))
     table.add_row("latency (max)", _ms(stats.max_latency))

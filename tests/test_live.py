@@ -195,7 +195,7 @@ def test_signal_stops_cleanly_and_keeps_the_recording(signum, said, make_clip, c
     result = cli(cam.app, "--source", clip, "--loop", "--record", out, "--mode", "quality",
                  "--no-preview", "--precision", "float32")
     assert result.exit_code == 0, result.output
-    assert f"stopped by {said}" in result.stdout and "finalised" in result.stdout
+    assert f"stopped: interrupted by {said}" in result.stdout and "finalised" in result.stdout
     assert count_frames(out) > 12  # it looped past the end of the clip
     assert signal.getsignal(signum) == before  # the handler was restored
 
