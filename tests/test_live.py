@@ -128,6 +128,17 @@ def test_recording_is_enhanced_and_plays_at_the_capture_rate(mode, make_clip, cl
     assert _duration(out) == pytest.approx(_duration(clip), rel=0.10)
 
 
+def test_default_mode_stops_after_max_frames(make_clip, cli, tmp_path, no_thread_leak):
+    clip = make_clip("dark.mp4", count=48, size=(96, 64), fps=24)
+    out = tmp_path / "five.mp4"
+    result = cli(cam.app, "--source", clip, "--record", out, "--max-frames", "5",
+                 "--no-preview", "--precision", "float32")  # no --mode: realtime
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())  # the dashboard wraps long lines
+    assert "(realtime mode)" in said and "5 frames enhanced (--max-frames)" in said
+    assert count_frames(out) == 5
+
+
 def test_slow_model_drops_frames_instead_of_queueing(make_clip, no_thread_leak):
     clip = make_clip("fast.mp4", count=75, size=(64, 48), fps=30)  # 2.5 s at 30 fps
     stats = LiveStats()
