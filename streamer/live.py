@@ -130,7 +130,8 @@ class LiveResult:
 
     Attributes:
         reason: what ended it, in words.
-        lost: True when the source failed (unplugged, stream dropped, no frames).
+        lost: True when the run failed: the source was lost (unplugged, stream dropped,
+            no frames) or, in the CLI, the model or the recording crashed.
     """
 
     reason: str
@@ -140,6 +141,12 @@ class LiveResult:
     frames_dropped: int
     frames_recorded: int
     max_latency: float
+
+    @classmethod
+    def from_stats(cls, stats: LiveStats, reason: str, lost: bool) -> LiveResult:
+        """The result of a run whose counters are `stats`."""
+        return cls(reason, lost, stats.frames_in, stats.frames_out, stats.frames_dropped,
+                   stats.frames_recorded, stats.max_latency)
 
 
 class Viewer(Protocol):
@@ -223,8 +230,7 @@ def run_live(source: LiveSource, enhancer: Enhancer, *, stats: LiveStats | None 
     if capture.error is not None:
         error = capture.error
         reason, lost = f"reading {source.name} failed: {type(error).__name__}: {error}", True
-    return LiveResult(reason, lost, stats.frames_in, stats.frames_out, stats.frames_dropped,
-                      stats.frames_recorded, stats.max_latency)
+    return LiveResult.from_stats(stats, reason, lost)
 
 
 def _loop(source: LiveSource, enhancer: Enhancer, stats: LiveStats, mailbox: Mailbox,

@@ -172,6 +172,33 @@ def test_camera_unplugged_mid_stream_stops_cleanly(cli, tmp_path, monkeypatch, n
     assert 0 < count_frames(out) <= 20
 
 
+class CrashingEnhancer(SlowEnhancer):
+    """Works for `frames` calls, then fails like a model running out of memory."""
+
+    def __init__(self, frames: int) -> None:
+        super().__init__(0.0)
+        self.left = frames
+
+    def enhance(self, frames, timestamps=None):
+        self.left -= 1
+        if self.left < 0:
+            raise MemoryError("out of memory in the model")
+        return super().enhance(frames, timestamps)
+
+
+def test_model_crash_mid_stream_keeps_the_recording(make_clip, cli, tmp_path, monkeypatch,
+                                                   no_thread_leak):
+    clip = make_clip("dark.mp4", count=48, size=(64, 48), fps=24)
+    out = tmp_path / "crash.mp4"
+    monkeypatch.setattr(cam, "_enhancer", lambda *args: CrashingEnhancer(4))
+    result = cli(cam.app, "--source", clip, "--record", out, *QUIET)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "MemoryError: out of memory in the model" in lines[0]
+    assert f"recording {out} finalised with 4 frames" in lines[0]
+    assert count_frames(out) == 4
+
+
 @pytest.mark.parametrize(("source", "message"), [
     (["--camera", "7"], "cannot open camera 7"),  # no such camera index
     (["--source", "/dev/video99"], "camera device not found: /dev/video99"),  # no such device

@@ -35,6 +35,7 @@ from streamer.cli.common import (
     enhance_options,
     load_model,
     make_app,
+    sigterm_as_interrupt,
 )
 from streamer.inference import EnhanceOptions, Enhancer, create_enhancer
 from streamer.live import LiveResult, LiveStats, SignalStop, recording_info, run_live, warm_up
@@ -114,7 +115,7 @@ def enhance_cam(
     snapshot_dir: Annotated[Path, typer.Option(help="Where the s key saves snapshots.")] = Path("."),
 ) -> None:
     """Enhance a live source. In the preview: q/Esc quit, space switches view, s saves a snapshot."""
-    with exit_on_error(), ExitStack() as stack:
+    with exit_on_error(), sigterm_as_interrupt(), ExitStack() as stack:
         request = _validate(mode, width, height, fps, max_frames)
         options = replace(enhance_options(tile=tile, overlap=overlap, batch_size=batch_size),
                           mode=mode)
@@ -129,10 +130,8 @@ def enhance_cam(
         camera_source = stack.enter_context(open_source(camera, source, request=request, loop=loop))
         enhancer = _enhancer(model, precision, options, camera_source)
         info = camera_source.info
-        sink = None
-        if record is not None:
-            sink = stack.enter_context(VideoSink(record, recording_info(record, info), LIVE_ENCODER,
-                                                 copy_audio=False))
+        sink = None if record is None else stack.enter_context(
+            VideoSink(record, recording_info(record, info), LIVE_ENCODER, copy_audio=False))
         viewer = None
         if preview:
             viewer = Preview(OpenCVWindow(f"enhance-cam: {info.name}"), snapshot_dir=snapshot_dir)
@@ -140,10 +139,11 @@ def enhance_cam(
         stats = LiveStats(source=info)
         signals = stack.enter_context(SignalStop(threading.Event()).installed())
         with LiveDashboard(stats, title=f"{info.name} ({mode} mode)", quiet=quiet):
-            result = run_live(camera_source, enhancer, stats=stats, sink=sink, preview=viewer,
-                              stop=signals.event, max_frames=max_frames)
-        if sink is not None and result.lost:
-            sink.stop_early()
+            try:
+                result = run_live(camera_source, enhancer, stats=stats, sink=sink, preview=viewer,
+                                  stop=signals.event, max_frames=max_frames)
+            except Exception as exc:  # noqa: BLE001  (model or encoder crash: still finalise)
+                result = LiveResult.from_stats(stats, f"{type(exc).__name__}: {exc}", lost=True)
         stack.close()  # finalise the recording and release the camera before reporting
         _report(result, record, viewer, quiet, signals.received)
 
