@@ -73,6 +73,8 @@ def live_summary(stats: LiveStats) -> Table:
     table.add_row("latency (recent mean)", _ms(stats.latency("end-to-end")))
     table.add_row("latency (max)", _ms(stats.max_latency))
     table.add_row("inference per frame", _ms(stats.latency("inference")))
+    if stats.frames_recorded:
+        table.add_row("recording per frame", _ms(stats.latency("encode")))
     table.add_row("mean luma in → out", f"{stats.luma_in.mean:.1f} → {stats.luma_out.mean:.1f}")
     return table
 

@@ -44,7 +44,6 @@ from streamer.preview import OpenCVWindow, Preview, check_display
 from streamer.sink import EncoderOptions, VideoSink, check_encoder
 
 MODES = ("realtime", "quality")
-LIVE_ENCODER = EncoderOptions(preset="veryfast")  # the recording must keep up with the camera
 
 app = make_app("Enhance a camera live: preview, dashboard and optional recording.")
 
@@ -106,6 +105,10 @@ def enhance_cam(
     batch_size: BatchOption = 8,
     record: Annotated[Path | None, typer.Option(
         help="Also write the enhanced stream to this file, at the real capture rate.")] = None,
+    crf: Annotated[int, typer.Option(help="Recording quality (H.264 CRF, lower = better).")] = 20,
+    preset: Annotated[str, typer.Option(
+        help="Recording encoder preset (ultrafast: least CPU taken from the model, larger files).")
+    ] = "ultrafast",
     overwrite: OverwriteOption = False,
     preview: Annotated[bool, typer.Option(
         "--preview/--no-preview", help="Show the preview window (--no-preview: dashboard only).")
@@ -119,11 +122,12 @@ def enhance_cam(
         request = _validate(mode, width, height, fps, max_frames)
         options = replace(enhance_options(tile=tile, overlap=overlap, batch_size=batch_size),
                           mode=mode)
+        encoder = EncoderOptions(crf=crf, preset=preset)
         if record is not None:
             # No input file to collide with for a camera: compare against /dev/null instead.
             input_path = Path(source) if source and os.path.isfile(source) else Path(os.devnull)
             check_output_file(input_path, record, overwrite=overwrite)
-            check_encoder(LIVE_ENCODER)
+            check_encoder(encoder)
         if preview:
             check_display()
             check_writable_dir(snapshot_dir)
@@ -131,7 +135,7 @@ def enhance_cam(
         enhancer = _enhancer(model, precision, options, camera_source)
         info = camera_source.info
         sink = None if record is None else stack.enter_context(
-            VideoSink(record, recording_info(record, info), LIVE_ENCODER, copy_audio=False))
+            VideoSink(record, recording_info(record, info), encoder, copy_audio=False))
         viewer = None
         if preview:
             viewer = Preview(OpenCVWindow(f"enhance-cam: {info.name}"), snapshot_dir=snapshot_dir)
