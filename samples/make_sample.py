@@ -19,7 +19,7 @@ import numpy as np
 import skimage.data
 
 from gan.simulate import LowLightParams, render
-from streamer.synthetic import sine_chord, write_clip
+from streamer.synthetic import parse_size, sine_chord, write_clip
 
 PICTURES = ("coffee", "rocket", "chelsea", "astronaut")
 NIGHT = LowLightParams(exposure=0.04, wb=(1.12, 0.98, 0.90), shot=2.5e-3, read=2e-5)
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--crf", type=int, default=23)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = parse_size(args.size)
     count = round(args.seconds * args.fps)
     write_clip(args.out, night_frames(count, width, height, args.seed), fps=args.fps,
                audio=sine_chord(count / args.fps), options={"crf": str(args.crf), "preset": "slow"},

@@ -18,6 +18,17 @@ AUDIO_RATE = 44100
 AAC_FRAME = 1024
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """`"1280x720"` → (1280, 720); `ValueError` for anything else."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"size must look like 1280x720. Received: {text!r}") from None
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be at least 1x1. Received: {text!r}")
+    return width, height
+
+
 def sine_chord(seconds: float, *, rate: int = AUDIO_RATE,
                freqs: Sequence[float] = (220.0, 277.18, 329.63)) -> np.ndarray:
     """A soft stereo chord with fade in/out: float32 (2, samples) in [-1, 1]."""

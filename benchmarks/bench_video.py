@@ -1,0 +1,108 @@
+"""Where does enhance-video's time go? Passthrough, model-only and end-to-end FPS.
+
+On one generated clip per size, in one run:
+
+- passthrough: decode + encode through the same threaded pipeline, no enhancement;
+- model-only: the frames' tiles through the generator in full batches, no I/O;
+- end-to-end: `enhance_video_file` (what `enhance-video` runs), model warmed up;
+- ratio: end-to-end ÷ min(model-only, passthrough): 1.0 means the stages overlap
+  perfectly and the slowest one sets the pace (target ≥ 0.9).
+
+    python benchmarks/bench_video.py --frames 8 --sizes 1280x720
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from gan.model_io import DEFAULT_MODEL_PATH, load_generator, resolve_precision
+from streamer.engine import enhance_video_file
+from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
+from streamer.sink import EncoderOptions
+from streamer.synthetic import dark_frames, parse_size, sine_chord, write_clip
+from streamer.tiles import plan_tiles
+
+
+class PassThrough:
+    """An enhancer that returns its frames unchanged (for the I/O-only measurement)."""
+
+    def enhance(self, frames, timestamps=None):
+        return list(frames)
+
+    def reset(self) -> None:
+        pass
+
+
+def timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def model_only_fps(model, frames: int, width: int, height: int, options: EnhanceOptions) -> float:
+    """Frames per second of the generator alone on the tiles of `frames` frames."""
+    tile_model = as_tile_model(model)
+    grid = plan_tiles(height, width, tile=options.tile, overlap=options.overlap)
+    batch = np.random.default_rng(0).uniform(-1, 1, (options.batch_size, options.tile,
+                                                    options.tile, 3)).astype(np.float32)
+    calls = math.ceil(frames * grid.count / options.batch_size)
+    tile_model(batch)  # warm-up (tracing, allocation)
+    return frames / timed(lambda: [tile_model(batch) for _ in range(calls)])
+
+
+def bench_size(model, width: int, height: int, frames: int, options: EnhanceOptions,
+               encoder: EncoderOptions, folder: Path) -> dict[str, float]:
+    clip = write_clip(folder / f"in_{width}x{height}.mp4", dark_frames(frames, width, height),
+                      fps=30, audio=sine_chord(frames / 30), options={"crf": "20"})
+    out = folder / "out.mp4"
+
+    def run(enhancer) -> float:
+        out.unlink(missing_ok=True)
+        return frames / timed(lambda: enhance_video_file(clip, out, enhancer, options,
+                                                         encoder=encoder))
+
+    passthrough = run(PassThrough())
+    model_only = model_only_fps(model, frames, width, height, options)
+    enhancer = create_enhancer(model, options)
+    enhancer.enhance([next(dark_frames(1, width, height))])  # warm-up at this tile shape
+    end_to_end = run(enhancer)
+    return {"passthrough": passthrough, "model-only": model_only, "end-to-end": end_to_end,
+            "ratio": end_to_end / min(model_only, passthrough)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--sizes", default="1280x720", help="comma-separated WIDTHxHEIGHT")
+    parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"))
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--preset", default="medium")
+    args = parser.parse_args()
+    options = EnhanceOptions(tile=args.tile, batch_size=args.batch_size)
+    encoder = EncoderOptions(preset=args.preset)
+    model = load_generator(args.model, precision=args.precision)
+    table = Table(title=f"{args.model.name}, {resolve_precision(args.precision)}, "
+                        f"{args.frames} frames, batch {args.batch_size}, tile {args.tile}")
+    for column in ("size", "passthrough fps", "model-only fps", "end-to-end fps", "ratio"):
+        table.add_column(column, justify="right")
+    with tempfile.TemporaryDirectory() as folder:
+        for size in args.sizes.split(","):
+            width, height = parse_size(size)
+            result = bench_size(model, width, height, args.frames, options, encoder, Path(folder))
+            table.add_row(size, *(f"{result[k]:.2f}" for k in
+                                  ("passthrough", "model-only", "end-to-end", "ratio")))
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
