@@ -222,7 +222,8 @@ def run_live(source: LiveSource, enhancer: Enhancer, *, stats: LiveStats | None 
     finally:
         stop.set()
         capture.join(JOIN_TIMEOUT_S)
-        if mailbox.take(0) not in (None, CLOSED):
+        leftover = mailbox.take(0)
+        if leftover is not None and leftover is not CLOSED:
             stats.frame_dropped()  # captured after the loop's last frame
         stats.finish()
     if capture.is_alive():
