@@ -32,6 +32,7 @@ SourceKind = Literal["camera", "stream", "file"]
 TIME_BASE = Fraction(1, 1000)
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
+DEFAULT_FPS = 30.0  # pacing of a file that does not say its rate
 CaptureFactory = Callable[..., "cv2.VideoCapture"]
 
 
@@ -233,10 +234,10 @@ class CameraSource:
         return image if ok else None
 
     def _pace(self) -> float:
-        """A file's frame is held until its time (frame rate from `info`); returns the time now."""
+        """A file's frame is held until its time (its rate, else 30 fps); returns the time now."""
         now = self._clock()
-        if self.kind == "file" and self._started_at is not None and self.info and self.info.fps:
-            due = self._started_at + self.frames_read / self.info.fps
+        if self.kind == "file" and self._started_at is not None and self.info is not None:
+            due = self._started_at + self.frames_read / (self.info.fps or DEFAULT_FPS)
             if due > now:
                 self._sleep(due - now)
                 now = self._clock()
