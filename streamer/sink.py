@@ -8,9 +8,9 @@ gets the audio up to its last frame. A sink that received no frames leaves no fi
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -54,8 +54,10 @@ def pixel_format(codec: str, width: int, height: int) -> str:
     return formats[0] if formats else "yuv420p"
 
 
-def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64) -> None:
-    """Open the encoder once on a small frame, so a bad codec or preset fails before any work."""
+def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64, *,
+                  suffix: str = ".mp4") -> None:
+    """Encode one frame into a scratch `suffix` file, so a bad codec, preset or container
+    fails before any work (with a `UserError` naming the problem)."""
     try:
         codec = av.codec.Codec(options.codec, "w")
     except (av.codec.codec.UnknownCodecError, ValueError):
@@ -64,16 +66,25 @@ def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64) ->
     if codec.type != "video":
         raise UserError(f"unsupported --codec {options.codec!r}: "
                         f"it encodes {codec.type}, not video")
-    context = av.CodecContext.create(options.codec, "w")
-    context.width, context.height = width, height
-    context.pix_fmt = pixel_format(options.codec, width, height)
-    context.time_base, context.framerate = Fraction(1, 30), Fraction(30)
-    context.options = options.codec_options()
-    try:
-        context.open()
-    except av.error.FFmpegError as exc:
-        raise UserError(f"cannot use --codec {options.codec} with crf={options.crf}, "
-                        f"preset={options.preset!r} at {width}x{height}: {exc.strerror}") from None
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with av.open(str(Path(folder) / f"probe{suffix}"), "w") as container:
+                stream = container.add_stream(options.codec, rate=30)
+                stream.width, stream.height = width, height
+                stream.pix_fmt = pixel_format(options.codec, width, height)
+                stream.options = options.codec_options()
+                frame = av.VideoFrame(width, height, "rgb24")
+                frame.pts = 0
+                for packet in [*stream.encode(frame), *stream.encode(None)]:
+                    container.mux(packet)
+        except av.error.FFmpegError as exc:
+            raise UserError(f"cannot use --codec {options.codec} with crf={options.crf}, "
+                            f"preset={options.preset!r} at {width}x{height}: {exc.strerror}"
+                            ) from None
+        except ValueError as exc:  # PyAV: unknown container, or codec not allowed in it
+            kind = f"a {suffix} file" if suffix else "a file without an extension"
+            raise UserError(f"cannot write {options.codec} video to {kind}: {exc} "
+                            "(use .mp4, .mkv or .mov)") from None
 
 
 class _AudioCopier:

@@ -93,14 +93,16 @@ def test_unwritable_output_directory_is_refused(make_clip, cli, tmp_path, monkey
     assert result.exit_code == 1 and "not writable" in result.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--codec", "h265-turbo"), "unsupported --codec"),  # no such encoder
-    (("--codec", "aac"), "not video"),  # an audio encoder
-    (("--preset", "warp-speed"), "cannot use --codec"),  # an option the encoder rejects
-    (("--tile", "30"), "tile"),  # tile not a multiple of 4
+@pytest.mark.parametrize(("args", "suffix", "message"), [
+    (("--codec", "h265-turbo"), ".mp4", "unsupported --codec"),  # no such encoder
+    (("--codec", "aac"), ".mp4", "not video"),  # an audio encoder
+    (("--preset", "warp-speed"), ".mp4", "cannot use --codec"),  # rejected by the encoder
+    (("--tile", "30"), ".mp4", "tile"),  # tile not a multiple of 4
+    ((), ".webm", "to a .webm file"),  # H.264 cannot be stored in WebM
+    ((), ".xyz", "to a .xyz file"),  # no container for this extension
 ])
-def test_bad_options_fail_before_work(args, message, make_clip, cli, tmp_path):
-    out = tmp_path / "out.mp4"
+def test_bad_options_fail_before_work(args, suffix, message, make_clip, cli, tmp_path):
+    out = tmp_path / f"out{suffix}"
     result = cli(app, make_clip("in.mp4"), out, "--quiet", *args)
     assert result.exit_code == 1 and message in result.stderr
     assert not out.exists()
@@ -114,6 +116,16 @@ def test_corrupt_model_file_is_named(content, make_clip, cli, tmp_path):
     result = cli(app, make_clip("in.mp4"), out, "--quiet", "--model", model, model=False)
     assert result.exit_code == 1 and str(model) in result.stderr
     assert not out.exists()
+
+
+def test_a_model_that_is_not_a_generator_is_named(make_clip, cli, tmp_path):
+    import keras
+
+    inputs = keras.Input((None, None, 6))  # e.g. a discriminator: image pairs, not RGB
+    wrong = tmp_path / "critic.keras"
+    keras.Model(inputs, keras.layers.Conv2D(1, 3)(inputs)).save(wrong)
+    result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", "--model", wrong, model=False)
+    assert result.exit_code == 1 and str(wrong) in result.stderr and "generator" in result.stderr
 
 
 def _corner_marked(count: int) -> list[np.ndarray]:
@@ -175,7 +187,8 @@ class CrashAfter:
         pass
 
 
-def test_inference_crash_keeps_the_frames_so_far(make_clip, cli, tmp_path, monkeypatch):
+def test_inference_crash_keeps_the_frames_so_far(make_clip, cli, tmp_path, monkeypatch,
+                                                 no_thread_leak):
     monkeypatch.setattr("streamer.cli.video.create_enhancer", lambda model, options: CrashAfter(6))
     clip, out = make_clip("in.mp4", count=24, audio_s=1.0), tmp_path / "out.mp4"
     result = cli(app, clip, out, *FAST)

@@ -55,7 +55,7 @@ def enhance_video(
         encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
         info = VideoInfo.from_path(input_path)
         check_output_file(input_path, output_path, overwrite=overwrite)
-        check_encoder(encoder, info.width, info.height)
+        check_encoder(encoder, info.width, info.height, suffix=output_path.suffix)
         enhancer = create_enhancer(load_model(model, precision), options)
         stats = PipelineStats(total_frames=info.frame_count)
         dashboard = Dashboard(stats, title=f"{input_path} → {output_path}", quiet=quiet)
