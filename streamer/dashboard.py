@@ -45,14 +45,15 @@ def render(stats: PipelineStats, title: str = "") -> RenderableType:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan")
     grid.add_column()
-    grid.add_row("progress", Text(progress_text(stats)))
+    grid.add_row("progress", bar)
+    grid.add_row("frames", Text(progress_text(stats)))
     grid.add_row("latency", "  ".join(f"{s} {_ms(stats.latency(s))}" for s in STAGES)
                  + f"  end-to-end {_ms(stats.latency('end-to-end'))}")
     grid.add_row("queues", "  ".join(f"{name} {depth}" for name, depth in stats.depths().items()))
     grid.add_row("luma", f"in {stats.luma_in.mean:.1f} → out {stats.luma_out.mean:.1f}")
     grid.add_row("flicker", f"out {stats.luma_out.flicker:.2f}  (input {stats.luma_in.flicker:.2f})"
                  "  mean |Δ luma| between frames")
-    return Group(Text(title, style="bold"), bar, grid) if title else Group(bar, grid)
+    return Group(Text(title, style="bold"), grid) if title else grid
 
 
 def summary(stats: PipelineStats) -> Table:
