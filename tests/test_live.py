@@ -18,7 +18,7 @@ from probes import count_frames
 from rich.console import Console
 
 import streamer.cli.cam as cam
-from streamer.camera import CameraSource, CaptureRequest, open_source
+from streamer.camera import CameraSource, CaptureRequest, open_source, parse_source
 from streamer.live import CLOSED, LiveStats, Mailbox, run_live
 from streamer.live_dashboard import live_summary, render_live
 from streamer.preview import KEY_ESC, KEY_SPACE, Preview, compose
@@ -197,6 +197,18 @@ def test_model_crash_mid_stream_keeps_the_recording(make_clip, cli, tmp_path, mo
     assert len(lines) == 1 and "MemoryError: out of memory in the model" in lines[0]
     assert f"recording {out} finalised with 4 frames" in lines[0]
     assert count_frames(out) == 4
+
+
+@pytest.mark.parametrize(("camera", "source", "expected"), [
+    (2, None, ("camera", 2)),  # --camera alone
+    (0, "1", ("camera", 1)),  # an index given as --source
+    (0, "/dev/video2", ("camera", "/dev/video2")),  # a device path
+    (0, "rtsp://cam.local/live", ("stream", "rtsp://cam.local/live")),  # a URL
+    (0, "clips/night.mp4", ("file", "clips/night.mp4")),  # a file standing in for a camera
+    (0, r"C:\clips\night.mp4", ("file", r"C:\clips\night.mp4")),  # a drive letter is no URL
+])
+def test_parse_source(camera, source, expected):
+    assert parse_source(camera, source) == expected
 
 
 @pytest.mark.parametrize(("source", "message"), [
