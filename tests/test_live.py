@@ -303,6 +303,8 @@ def test_dashboard_shows_requested_vs_delivered_drops_and_latency(tmp_path):
     (["--camera", "0", "--loop"], "--loop applies to video files only"),  # loop on a camera
     (["--max-frames", "0"], "--max-frames must be >= 1"),  # nothing to do
     (["--width", "-640"], "--width must be positive"),  # bad request
+    (["--record", "out.txt"], "cannot write libx264 video to a .txt file"),  # not a video container
+    (["--record", "out.mp4", "--preset", "glacial"], "preset='glacial'"),  # unknown preset
 ])
 def test_bad_options_fail_with_one_line(args, message, cli):
     result = cli(cam.app, *args, *QUIET, model=False)

@@ -127,7 +127,7 @@ def enhance_cam(
             # No input file to collide with for a camera: compare against /dev/null instead.
             input_path = Path(source) if source and os.path.isfile(source) else Path(os.devnull)
             check_output_file(input_path, record, overwrite=overwrite)
-            check_encoder(encoder)
+            check_encoder(encoder, suffix=record.suffix)
         if preview:
             check_display()
             check_writable_dir(snapshot_dir)
