@@ -70,7 +70,8 @@ def _enhancer(model: Path | None, precision: str, options: EnhanceOptions,
 def _report(result: LiveResult, record: Path | None, preview: Preview | None, quiet: bool,
             interrupted_by: str | None) -> None:
     """Say how the run ended (stderr for a lost source), then exit 1 if it was lost."""
-    reason = f"interrupted by {interrupted_by}" if interrupted_by else result.reason
+    reason = f"interrupted by {interrupted_by}" if interrupted_by and not result.lost \
+        else result.reason
     kept = ""
     if record is not None:
         kept = (f"; recording {record} finalised with {result.frames_recorded} frames"
