@@ -26,11 +26,12 @@ from streamer.tiles import plan_tiles
 
 @dataclass(frozen=True)
 class VideoResult:
-    """What a finished run did."""
+    """What a finished run did (`stopped`: ended early by the `stop` event)."""
 
     frames_read: int
     frames_written: int
     lost_frames: int
+    stopped: bool = False
 
 
 class RunFailed(UserError):
@@ -45,10 +46,16 @@ class RunInterrupted(KeyboardInterrupt):
         self.message = message
 
 
-def frames_per_call(info: VideoInfo, options: EnhanceOptions) -> int:
-    """Frames whose tiles together fill at least one model batch."""
+def frames_per_call(info: VideoInfo, options: EnhanceOptions, *, most_tiles: int = 64) -> int:
+    """Frames handed to the enhancer at once: the fewest whose tiles fill whole batches.
+
+    E.g. 6 tiles a frame with batches of 8 → 4 frames (24 tiles, 3 full batches), so no
+    batch is padded. When that would hold more than `most_tiles` tiles (memory), just
+    enough frames to fill one batch.
+    """
     tiles = plan_tiles(info.height, info.width, tile=options.tile, overlap=options.overlap).count
-    return max(1, math.ceil(options.batch_size / tiles))
+    frames = math.lcm(tiles, options.batch_size) // tiles
+    return frames if frames * tiles <= most_tiles else math.ceil(options.batch_size / tiles)
 
 
 def _how_far(output: Path, written: int, total: int) -> str:
@@ -98,4 +105,5 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
                 sink.stop_early()
         if not result.frames_written:
             raise UserError(f"no video frames could be decoded from {input_path}")
-        return VideoResult(result.frames_read, result.frames_written, source.lost_frames)
+        return VideoResult(result.frames_read, result.frames_written, source.lost_frames,
+                           result.stopped)
