@@ -105,5 +105,5 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
                 sink.stop_early()
         if not result.frames_written:
             raise UserError(f"no video frames could be decoded from {input_path}")
-        return VideoResult(result.frames_read, result.frames_written, source.lost_frames,
-                           result.stopped)
+        lost = source.decode_errors if result.stopped else source.lost_frames
+        return VideoResult(result.frames_read, result.frames_written, lost, result.stopped)
