@@ -1,10 +1,14 @@
 """Frame-level exposure normalisation, shared by training and the video engine.
 
 A tile-based network cannot judge how bright a whole frame should be, so the frame's
-exposure is fixed first, globally: a gain is chosen from the frame's log-average
-luminance (Reinhard's "key") and applied in linear light through a smooth highlight
-roll-off that never clips. The generator then only removes noise and fixes colour and
-local tone. The same function prepares training inputs, so train and test match.
+exposure is fixed first, globally: a gain brings the frame's log-average luminance to a
+target "key" (Reinhard et al. 2002) and is applied in linear light through a smooth
+highlight roll-off that never clips. The key itself is predicted from the shape of the
+frame's log-luminance histogram (a low-key night scene with a few bright lights should
+stay darker than a flat dim room): a ridge regression fitted on the training pairs
+(`python -m gan.exposure DATA` refits it), clamped to one stop either side of mid-grey.
+The generator then only removes noise and fixes colour and local tone. The same function
+prepares training inputs, so train and test match.
 """
 
 from __future__ import annotations
@@ -20,12 +24,17 @@ class ExposureConfig:
     """How bright a normalised frame should be.
 
     Attributes:
-        key: target log-average linear luminance (0.18 is photographic mid-grey's key).
+        key: the centre of the target log-average linear luminance (0.18 = mid-grey's key).
+        key_weights: ridge weights predicting log(key) from `histogram_features`
+            (fitted on sim-lowlight/train by `python -m gan.exposure`); () = fixed key.
+        key_stops: how far (in stops) the predicted key may move from `key`.
         max_gain: largest gain applied (x64 = 6 stops).
         analysis_size: long side of the thumbnail the gain is measured on.
     """
 
     key: float = 0.18
+    key_weights: tuple[float, ...] = (-0.3681, -0.1657, -0.034, -0.0381, 0.0256, 0.4302, -1.323)
+    key_stops: float = 1.0
     max_gain: float = 64.0
     analysis_size: int = 128
 
@@ -41,22 +50,39 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
+def _log_luminance(rgb01: np.ndarray, analysis_size: int) -> np.ndarray:
+    """log(linear luminance + 1e-4) of a thumbnail at most `analysis_size` on its long side."""
+    lum = srgb_to_linear(_thumbnail_like(rgb01, analysis_size)) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    return np.log(lum + 1e-4)
+
+
 def log_average_luminance(rgb01: np.ndarray, analysis_size: int = 128) -> float:
     """Geometric mean of linear luminance, measured on a thumbnail (robust to small lights)."""
-    h, w = rgb01.shape[:2]
-    scale = analysis_size / max(h, w)
-    if scale < 1.0:
-        rgb01 = cv2.resize(rgb01, (max(1, round(w * scale)), max(1, round(h * scale))),
-                           interpolation=cv2.INTER_AREA)
-    lin = srgb_to_linear(rgb01)
-    lum = lin @ np.array([0.2126, 0.7152, 0.0722], np.float32)
-    return float(np.exp(np.mean(np.log(lum + 1e-4))))
+    return float(np.exp(np.mean(_log_luminance(rgb01, analysis_size))))
+
+
+HISTOGRAM_PERCENTILES = (5, 25, 50, 75, 95, 99.5)
+
+
+def histogram_features(log_lum: np.ndarray) -> np.ndarray:
+    """[1, percentiles of log-luminance minus its mean]: the histogram's shape, not its level."""
+    return np.concatenate([[1.0], np.percentile(log_lum, HISTOGRAM_PERCENTILES) - log_lum.mean()])
+
+
+def target_key(log_lum: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
+    """The log-average luminance this frame should have once normalised."""
+    if not config.key_weights:
+        return config.key
+    log_key = float(histogram_features(log_lum) @ np.asarray(config.key_weights))
+    spread = config.key_stops * np.log(2.0)
+    return float(np.exp(np.clip(log_key, np.log(config.key) - spread, np.log(config.key) + spread)))
 
 
 def estimate_gain(rgb01: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
-    """Gain (>= 1) that brings the frame's log-average luminance to `config.key`."""
-    key = log_average_luminance(rgb01, config.analysis_size)
-    return float(np.clip(config.key / key, 1.0, config.max_gain))
+    """Gain (>= 1) that brings the frame's log-average luminance to its target key."""
+    log_lum = _log_luminance(rgb01, config.analysis_size)
+    key = target_key(log_lum, config)
+    return float(np.clip(key / np.exp(log_lum.mean()), 1.0, config.max_gain))
 
 
 def apply_gain(rgb01: np.ndarray, gain: float) -> np.ndarray:
@@ -72,3 +98,47 @@ def apply_gain(rgb01: np.ndarray, gain: float) -> np.ndarray:
 def normalise_exposure(rgb01: np.ndarray, config: ExposureConfig = ExposureConfig()) -> np.ndarray:
     """Estimate and apply the frame-level gain: float32 RGB [0, 1] in, same out."""
     return apply_gain(rgb01, estimate_gain(rgb01, config))
+
+
+def fit_key_weights(pairs, *, ridge: float = 1.0, config: ExposureConfig = ExposureConfig()
+                    ) -> tuple[float, ...]:
+    """Fit `key_weights` on (low, high) uint8 pairs: for each pair, the key whose
+    normalisation best matches the reference (PSNR on thumbnails), regressed on
+    `histogram_features` of the low frame."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    keys = np.exp(np.linspace(np.log(0.03), np.log(0.8), 30))
+    features, targets = [], []
+    for low, high in pairs:
+        low01 = low.astype(np.float32) / 255.0
+        log_lum = _log_luminance(low01, config.analysis_size)
+        small = _thumbnail_like(low01, config.analysis_size)
+        reference = (_thumbnail_like(high.astype(np.float32) / 255.0, config.analysis_size) * 255
+                     + 0.5).astype(np.uint8)
+        level = np.exp(log_lum.mean())
+        scores = [peak_signal_noise_ratio(reference, (apply_gain(
+            small, float(np.clip(k / level, 1.0, config.max_gain))) * 255 + 0.5).astype(np.uint8),
+            data_range=255) for k in keys]
+        features.append(histogram_features(log_lum))
+        targets.append(np.log(keys[int(np.argmax(scores))]))
+    x, y = np.array(features), np.array(targets)
+    weights = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+    return tuple(round(float(v), 4) for v in weights)
+
+
+def _thumbnail_like(rgb01: np.ndarray, analysis_size: int) -> np.ndarray:
+    h, w = rgb01.shape[:2]
+    scale = analysis_size / max(h, w)
+    if scale >= 1.0:
+        return rgb01
+    return cv2.resize(rgb01, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from gan.data import load_pairs, split_validation
+
+    train_pairs, _ = split_validation(load_pairs(sys.argv[1]))
+    print(fit_key_weights([(p.low, p.high) for p in train_pairs]))
