@@ -94,3 +94,17 @@ def test_gain_rolls_off_instead_of_clipping():
     out = apply_gain(ramp, 16.0)
     assert np.all(np.diff(out[0, :, 0]) >= 0)  # monotone
     assert out.max() <= 1.0 and out[0, -2, 0] < 1.0  # nothing but white reaches white
+
+
+def test_low_key_scenes_get_a_lower_target_than_flat_ones():
+    from gan.exposure import ExposureConfig, _log_luminance, target_key
+
+    rng = np.random.default_rng(5)
+    flat = rng.uniform(0.04, 0.06, (64, 64, 3)).astype(np.float32)
+    night = np.full((64, 64, 3), 0.02, np.float32)
+    night[:9, :9] = 1.0  # street lights: 2 % of the frame
+    config = ExposureConfig()
+    key_flat, key_night = (target_key(_log_luminance(x, 128), config) for x in (flat, night))
+    assert key_night < key_flat
+    for key in (key_flat, key_night):  # never more than `key_stops` from mid-grey
+        assert config.key / 2 - 1e-6 <= key <= config.key * 2 + 1e-6
