@@ -87,6 +87,27 @@ def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64, *,
                             "(use .mp4, .mkv or .mov)") from None
 
 
+def check_audio_copy(source: Path, suffix: str) -> None:
+    """Raise `UserError` unless `source`'s audio can be copied as-is into a `suffix` file
+    (a few packets are remuxed into a scratch file, header to trailer)."""
+    with av.open(str(source), metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            return
+        audio = container.streams.audio[0]
+        try:
+            with tempfile.TemporaryDirectory() as folder, \
+                    av.open(str(Path(folder) / f"probe{suffix}"), "w") as scratch:
+                stream = scratch.add_stream_from_template(audio)
+                for count, packet in enumerate(container.demux(audio)):
+                    if packet.dts is None or not packet.size or count >= 4:
+                        break
+                    packet.stream = stream
+                    scratch.mux(packet)
+        except (av.error.FFmpegError, ValueError):
+            raise UserError(f"the input's audio ({audio.codec_context.name}) cannot be copied "
+                            f"into a {suffix} file: choose .mkv or .mov for the output") from None
+
+
 class _AudioCopier:
     """Remuxes the input's first audio stream into the output, up to a given time."""
 

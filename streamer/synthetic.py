@@ -53,10 +53,11 @@ def dark_frames(count: int, width: int, height: int, *, seed: int = 0,
 
 def write_clip(path: str | Path, frames: Iterable[np.ndarray], *, fps: Fraction | int = 24,
                audio: np.ndarray | None = None, audio_rate: int = AUDIO_RATE,
+               audio_codec: str = "aac",
                codec: str = "libx264", pix_fmt: str = "yuv420p", rotation: int | None = None,
                pts: Sequence[int] | None = None, time_base: Fraction | None = None,
                options: dict[str, str] | None = None, faststart: bool = False) -> Path:
-    """Write uint8 RGB `frames` (and stereo float `audio`, as AAC) to `path`.
+    """Write uint8 RGB `frames` (and stereo float `audio`, AAC by default) to `path`.
 
     Args:
         rotation: display rotation tag in degrees, counter-clockwise (e.g. -90 for a phone
@@ -82,7 +83,7 @@ def write_clip(path: str | Path, frames: Iterable[np.ndarray], *, fps: Fraction 
             video.set_display_rotation(rotation)
         sound = None
         if audio is not None:
-            sound = container.add_stream("aac", rate=audio_rate, layout="stereo")
+            sound = container.add_stream(audio_codec, rate=audio_rate, layout="stereo")
         count = 0
         for count, pixels in enumerate(_chain(first, frames), start=1):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")

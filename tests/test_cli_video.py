@@ -128,6 +128,16 @@ def test_a_model_that_is_not_a_generator_is_named(make_clip, cli, tmp_path):
     assert result.exit_code == 1 and str(wrong) in result.stderr and "generator" in result.stderr
 
 
+def test_audio_the_output_container_cannot_hold_is_refused_before_work(make_clip, cli,
+                                                                        tmp_path):
+    clip = make_clip("pcm.mkv", audio_s=0.5, audio_codec="pcm_s16le")
+    refused = cli(app, clip, tmp_path / "out.mp4", *FAST)
+    assert refused.exit_code == 1 and "pcm_s16le" in refused.stderr and ".mkv" in refused.stderr
+    assert not (tmp_path / "out.mp4").exists()
+    kept = cli(app, clip, tmp_path / "out.mkv", *FAST)
+    assert kept.exit_code == 0 and probe(tmp_path / "out.mkv")["audio_codec"] == "pcm_s16le"
+
+
 def _corner_marked(count: int) -> list[np.ndarray]:
     frames = [np.full((48, 64, 3), 20, np.uint8) for _ in range(count)]
     for frame in frames:

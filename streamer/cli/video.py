@@ -27,7 +27,7 @@ from streamer.cli.common import (
 from streamer.dashboard import Dashboard
 from streamer.engine import RunInterrupted, enhance_video_file
 from streamer.inference import create_enhancer
-from streamer.sink import EncoderOptions, check_encoder
+from streamer.sink import EncoderOptions, check_audio_copy, check_encoder
 from streamer.source import VideoInfo
 from streamer.stats import PipelineStats
 
@@ -56,6 +56,7 @@ def enhance_video(
         info = VideoInfo.from_path(input_path)
         check_output_file(input_path, output_path, overwrite=overwrite)
         check_encoder(encoder, info.width, info.height, suffix=output_path.suffix)
+        check_audio_copy(input_path, output_path.suffix)
         enhancer = create_enhancer(load_model(model, precision), options)
         stats = PipelineStats(total_frames=info.frame_count)
         dashboard = Dashboard(stats, title=f"{input_path} → {output_path}", quiet=quiet)
