@@ -184,7 +184,9 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
 
     Raises:
         StageError: a stage raised (the others were stopped and joined first).
-        KeyboardInterrupt: after stopping and joining every stage.
+        KeyboardInterrupt: after stopping and joining every stage (a second Ctrl-C while
+            stopping waits only for the writer, so the caller may close the sink; an
+            inference call in flight then finishes on its own, daemon, thread).
     """
     if queue_size < 1 or frames_per_call < 1:
         raise ValueError(f"`queue_size` and `frames_per_call` must be >= 1. "
@@ -208,8 +210,11 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
                 thread.join(POLL_S)
     except KeyboardInterrupt:
         run.halt.set()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                thread.join()
+        except KeyboardInterrupt:  # impatient: wait only for the writer, the sink's user
+            threads[-1].join()
         raise
     finally:
         stats.finish()

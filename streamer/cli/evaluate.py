@@ -93,3 +93,7 @@ def evaluate(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

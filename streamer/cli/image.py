@@ -85,3 +85,7 @@ def enhance_image(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()
