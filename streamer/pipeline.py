@@ -3,15 +3,16 @@
     frames ──▶ [capture] ──q_decoded──▶ [inference] ──q_enhanced──▶ [writer] ──▶ write()
 
 Queues are bounded, so memory stays flat however long the video. There is one stop
-event and one end-of-stream sentinel. If a stage raises, the stages upstream of it stop at
-once, the ones downstream finish the frames they were already given (so a crash in
-inference still writes every frame enhanced before it), and `run_pipeline` re-raises the
-error in the calling thread as a `StageError` (with the original as its cause). Ctrl-C
-(KeyboardInterrupt in the calling thread) or the `stop` event stop every stage at once.
-Every thread is joined before returning.
+event for the whole run (Ctrl-C, i.e. KeyboardInterrupt in the calling thread, or the
+caller's `stop`), which ends every stage at once, and one end-of-stream sentinel. If a
+stage raises, the stages upstream of it stop at once and the ones downstream finish the
+frames they were already given, then meet the sentinel (so a crash in inference still
+writes every frame enhanced before it); `run_pipeline` re-raises the error in the calling
+thread as a `StageError` (with the original as its cause). Every thread is joined before
+returning.
 
 The caller owns the source and the sink (their `with` blocks surround the call), so the
-output is finalised whatever happened here: see `streamer.cli.video`.
+output is finalised whatever happened here: see `streamer.engine`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class StageError(RuntimeError):
 
 
 class _Stopped(Exception):
-    """Raised inside a stage when the stop event is set while it waits on a queue."""
+    """Raised inside a stage told to stop while it waits on a queue."""
 
 
 @dataclass(frozen=True)
