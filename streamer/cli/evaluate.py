@@ -15,21 +15,11 @@ from rich.table import Table
 
 from gan.errors import UserError, exit_on_error
 from gan.metrics import psnr_ssim
-from streamer.cli.common import (
-    BatchOption,
-    ModelOption,
-    OverlapOption,
-    PrecisionOption,
-    TileOption,
-    check_writable_dir,
-    enhance_options,
-    load_model,
-    make_app,
-)
+from streamer.cli import common
 from streamer.images import list_images, read_rgb, write_rgb
 from streamer.inference import create_enhancer
 
-app = make_app("Score the model on paired low/high images (PSNR, SSIM).")
+app = common.make_app("Score the model on paired low/high images (PSNR, SSIM).")
 LAYOUTS = (".", "eval15", "test", "Test")
 
 
@@ -57,21 +47,21 @@ def find_pairs(data: Path) -> list[tuple[Path, Path]]:
 @app.command()
 def evaluate(
     data: Annotated[Path, typer.Argument(metavar="DATA", help="Folder with low/ and high/.")],
-    model: ModelOption = None,
+    model: common.ModelOption = None,
     save: Annotated[Path | None, typer.Option(help="Also write the enhanced images here.")] = None,
-    batch_size: BatchOption = 8,
-    tile: TileOption = 256,
-    overlap: OverlapOption = 32,
-    precision: PrecisionOption = "float32",
+    batch_size: common.BatchOption = 8,
+    tile: common.TileOption = 256,
+    overlap: common.OverlapOption = 32,
+    precision: common.PrecisionOption = "float32",
 ) -> None:
     """Print PSNR (dB) and SSIM per image and their means."""
     with exit_on_error():
-        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
         pairs = find_pairs(data)
         if save is not None:
-            check_writable_dir(save if save.is_dir() else save.parent)
+            common.check_writable_dir(save if save.is_dir() else save.parent)
             save.mkdir(exist_ok=True)
-        enhancer = create_enhancer(load_model(model, precision), options)
+        enhancer = create_enhancer(common.load_model(model, precision), options)
         table = Table(title=f"{data} ({len(pairs)} images)")
         for column in ("image", "PSNR (dB)", "SSIM"):
             table.add_column(column, justify="left" if column == "image" else "right")

@@ -9,24 +9,11 @@ import typer
 from rich.console import Console
 
 from gan.errors import UserError, exit_on_error
-from streamer.cli.common import (
-    BatchOption,
-    ModelOption,
-    OverlapOption,
-    OverwriteOption,
-    PrecisionOption,
-    QuietOption,
-    TileOption,
-    check_output_file,
-    check_writable_dir,
-    enhance_options,
-    load_model,
-    make_app,
-)
+from streamer.cli import common
 from streamer.images import check_image_suffix, list_images, read_rgb, write_rgb
 from streamer.inference import create_enhancer
 
-app = make_app("Enhance low-light images with the same engine as enhance-video.")
+app = common.make_app("Enhance low-light images with the same engine as enhance-video.")
 
 
 def plan_jobs(input_path: Path, output_path: Path, *, overwrite: bool) -> list[tuple[Path, Path]]:
@@ -39,13 +26,13 @@ def plan_jobs(input_path: Path, output_path: Path, *, overwrite: bool) -> list[t
         raise UserError(f"input not found: {input_path}")
     if input_path.is_file():
         check_image_suffix(output_path)
-        check_output_file(input_path, output_path, overwrite=overwrite)
+        common.check_output_file(input_path, output_path, overwrite=overwrite)
         return [(input_path, output_path)]
     if output_path.resolve() == input_path.resolve():
         raise UserError(f"output folder {output_path} is the input folder: choose another")
     if output_path.exists() and not output_path.is_dir():
         raise UserError(f"input {input_path} is a folder, so output {output_path} must be one too")
-    check_writable_dir(output_path if output_path.is_dir() else output_path.parent)
+    common.check_writable_dir(output_path if output_path.is_dir() else output_path.parent)
     images = list_images(input_path)
     if not images:
         raise UserError(f"no images in {input_path}")
@@ -61,19 +48,19 @@ def plan_jobs(input_path: Path, output_path: Path, *, overwrite: bool) -> list[t
 def enhance_image(
     input_path: Annotated[Path, typer.Argument(metavar="IN", help="Image file or folder.")],
     output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output file or folder.")],
-    model: ModelOption = None,
-    batch_size: BatchOption = 8,
-    tile: TileOption = 256,
-    overlap: OverlapOption = 32,
-    precision: PrecisionOption = "auto",
-    overwrite: OverwriteOption = False,
-    quiet: QuietOption = False,
+    model: common.ModelOption = None,
+    batch_size: common.BatchOption = 8,
+    tile: common.TileOption = 256,
+    overlap: common.OverlapOption = 32,
+    precision: common.PrecisionOption = "auto",
+    overwrite: common.OverwriteOption = False,
+    quiet: common.QuietOption = False,
 ) -> None:
     """Enhance IN (an image or a folder of images) into OUT."""
     with exit_on_error():
-        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
         jobs = plan_jobs(input_path, output_path, overwrite=overwrite)
-        enhancer = create_enhancer(load_model(model, precision), options)
+        enhancer = create_enhancer(common.load_model(model, precision), options)
         if input_path.is_dir():
             output_path.mkdir(exist_ok=True)
         console = Console(quiet=quiet, highlight=False)

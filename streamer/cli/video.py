@@ -10,20 +10,7 @@ import typer
 from rich.console import Console
 
 from gan.errors import exit_on_error
-from streamer.cli.common import (
-    BatchOption,
-    ModelOption,
-    OverlapOption,
-    OverwriteOption,
-    PrecisionOption,
-    QuietOption,
-    TileOption,
-    check_output_file,
-    enhance_options,
-    load_model,
-    make_app,
-    sigterm_as_interrupt,
-)
+from streamer.cli import common
 from streamer.dashboard import Dashboard
 from streamer.engine import RunInterrupted, enhance_video_file
 from streamer.inference import create_enhancer
@@ -31,33 +18,33 @@ from streamer.sink import EncoderOptions, check_audio_copy, check_encoder
 from streamer.source import VideoInfo
 from streamer.stats import PipelineStats
 
-app = make_app("Enhance a low-light video: every frame, same timing, audio copied.")
+app = common.make_app("Enhance a low-light video: every frame, same timing, audio copied.")
 
 
 @app.command()
 def enhance_video(
     input_path: Annotated[Path, typer.Argument(metavar="IN", help="Input video file.")],
     output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output video file.")],
-    model: ModelOption = None,
-    batch_size: BatchOption = 8,
-    tile: TileOption = 256,
-    overlap: OverlapOption = 32,
+    model: common.ModelOption = None,
+    batch_size: common.BatchOption = 8,
+    tile: common.TileOption = 256,
+    overlap: common.OverlapOption = 32,
     codec: Annotated[str, typer.Option(help="Video encoder (FFmpeg name).")] = "libx264",
     crf: Annotated[int, typer.Option(help="Constant rate factor (lower = better).")] = 18,
     preset: Annotated[str, typer.Option(help="Encoder speed preset.")] = "medium",
-    precision: PrecisionOption = "auto",
-    overwrite: OverwriteOption = False,
-    quiet: QuietOption = False,
+    precision: common.PrecisionOption = "auto",
+    overwrite: common.OverwriteOption = False,
+    quiet: common.QuietOption = False,
 ) -> None:
     """Enhance IN into OUT. Every check runs before any work starts."""
-    with exit_on_error(), sigterm_as_interrupt():
-        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+    with exit_on_error(), common.sigterm_as_interrupt():
+        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
         encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
         info = VideoInfo.from_path(input_path)
-        check_output_file(input_path, output_path, overwrite=overwrite)
+        common.check_output_file(input_path, output_path, overwrite=overwrite)
         check_encoder(encoder, info.width, info.height, suffix=output_path.suffix)
         check_audio_copy(input_path, output_path.suffix)
-        enhancer = create_enhancer(load_model(model, precision), options)
+        enhancer = create_enhancer(common.load_model(model, precision), options)
         stats = PipelineStats(total_frames=info.frame_count)
         dashboard = Dashboard(stats, title=f"{input_path} → {output_path}", quiet=quiet)
         try:
