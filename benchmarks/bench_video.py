@@ -86,9 +86,10 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--preset", default="medium")
     args = parser.parse_args()
-    options = EnhanceOptions(tile=args.tile, batch_size=args.batch_size)
+    options = EnhanceOptions(tile=args.tile, overlap=args.overlap, batch_size=args.batch_size)
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision)
     table = Table(title=f"{args.model.name}, {resolve_precision(args.precision)}, "

@@ -1,0 +1,30 @@
+"""The benchmark scripts still run (a few tiny frames each; the figures are not checked)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_script(name: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", [name, *args])
+    runpy.run_path(str(BENCHMARKS / name), run_name="__main__")
+
+
+def test_bench_video_prints_the_breakdown(tiny_model_path, monkeypatch, capsys):
+    run_script("bench_video.py", ["--frames", "3", "--sizes", "64x48,40x30", "--tile", "32",
+                                  "--overlap", "8",
+                                  "--model", str(tiny_model_path), "--precision", "float32",
+                                  "--preset", "ultrafast"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "passthrough" in out and "64x48" in out and "40x30" in out
+
+
+def test_bench_memory_prints_rss_growth(monkeypatch, capsys, no_thread_leak):
+    run_script("bench_memory.py", ["--seconds", "0.3", "--size", "64x48"], monkeypatch)
+    assert "RSS growth after warm-up" in capsys.readouterr().out
