@@ -31,7 +31,20 @@ def _open_input(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), metadata_errors="ignore")
     except av.error.FFmpegError as exc:
+        if _is_mp4_without_index(path):
+            raise UserError(f"cannot read {path}: an MP4/MOV file without its index (moov), "
+                            "probably cut short while recording; nothing in it can be "
+                            "located") from None
         raise UserError(f"cannot read {path}: not a readable video file ({exc.strerror})") from None
+
+
+def _is_mp4_without_index(path: Path) -> bool:
+    """An ISO-BMFF file (`ftyp` first) that FFmpeg could not open: its moov box is missing."""
+    try:
+        with path.open("rb") as file:
+            return file.read(12)[4:8] == b"ftyp"
+    except OSError:
+        return False
 
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:

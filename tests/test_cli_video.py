@@ -180,6 +180,14 @@ def test_truncated_video_enhances_what_decodes_and_warns(make_clip, cli, tmp_pat
     assert f"{30 - written} frame(s)" in result.stderr and "could not be decoded" in result.stderr
 
 
+def test_mp4_cut_before_its_index_is_explained(make_clip, cli, tmp_path):
+    clip = make_clip("full.mp4", count=30)  # index (moov) at the end, as cameras write it
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    result = cli(app, cut, tmp_path / "out.mp4", *FAST)
+    assert result.exit_code == 1 and "cut short" in result.stderr
+
+
 class CrashAfter:
     """An enhancer that passes the first `limit` frames through, then crashes."""
 
