@@ -72,6 +72,13 @@ def test_evaluate_reports_unmatched_images(cli, tmp_path):
     assert result.exit_code == 1 and "no match" in result.stderr
 
 
+def test_evaluate_reports_pairs_of_different_sizes(cli, tmp_path):
+    write_image(tmp_path / "low" / "a.png", size=(40, 70))
+    write_image(tmp_path / "high" / "a.png", size=(40, 72))
+    result = cli(evaluate_app, tmp_path)
+    assert result.exit_code == 1 and "70x40" in result.stderr and "72x40" in result.stderr
+
+
 def test_evaluate_needs_low_and_high(cli, tmp_path):
     result = cli(evaluate_app, tmp_path)
     assert result.exit_code == 1 and "low/" in result.stderr

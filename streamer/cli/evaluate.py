@@ -67,8 +67,11 @@ def evaluate(
             table.add_column(column, justify="left" if column == "image" else "right")
         scores = []
         for low, high in pairs:
-            reference = read_rgb(high)
-            output = enhancer.enhance([read_rgb(low)])[0]
+            reference, dark = read_rgb(high), read_rgb(low)
+            if reference.shape != dark.shape:
+                raise UserError(f"{low} is {dark.shape[1]}x{dark.shape[0]} but {high} is "
+                                f"{reference.shape[1]}x{reference.shape[0]}")
+            output = enhancer.enhance([dark])[0]
             if save is not None:
                 write_rgb(save / f"{low.stem}.png", output)
             scores.append(psnr_ssim(reference, output))
