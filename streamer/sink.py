@@ -20,6 +20,8 @@ from streamer.frames import Frame
 from streamer.source import VideoInfo
 
 RATE_CONTROL_CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9")
+CONVERTIBLE_COLORSPACES = {int(c) for c in av.video.reformatter.Colorspace}  # swscale's matrices
+LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what RGB → YUV conversion produces by default
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,10 @@ class VideoSink:
         stream.time_base = info.time_base
         stream.codec_context.time_base = info.time_base
         stream.options = self.options.codec_options()
+        if info.colorspace in CONVERTIBLE_COLORSPACES:  # keep the input's colour tags
+            context = stream.codec_context
+            context.colorspace, context.color_range = info.colorspace, LIMITED_RANGE
+            context.color_primaries, context.color_trc = info.color_primaries, info.color_trc
         self._stream = stream
 
     def write(self, frame: Frame) -> None:
@@ -198,6 +204,9 @@ class VideoSink:
         if self._container is None:
             raise RuntimeError("VideoSink must be used inside `with`")
         av_frame = av.VideoFrame.from_ndarray(frame.pixels, format="rgb24")
+        if self.info.colorspace in CONVERTIBLE_COLORSPACES:  # the matrix the input used
+            av_frame = av_frame.reformat(format=self._stream.pix_fmt,
+                                         dst_colorspace=self.info.colorspace)
         if frame.pts is not None and frame.time_base is not None:
             av_frame.pts = round(frame.pts * frame.time_base / self.info.time_base)
         else:

@@ -20,6 +20,7 @@ from gan.errors import UserError
 from streamer.frames import Frame
 
 DEFAULT_FRAME_RATE = Fraction(30)
+UNSPECIFIED = 2  # FFmpeg's AVCOL_*_UNSPECIFIED
 
 
 def _open_input(path: Path) -> av.container.InputContainer:
@@ -73,6 +74,8 @@ class VideoInfo:
         frame_count: frames the container announces (an estimate when `exact_count` is False).
         duration: seconds (0.0 when unknown).
         has_audio: whether an audio stream exists (it is copied to the output).
+        colorspace, color_primaries, color_trc: FFmpeg's colour tags of the first frame
+            (2 = unspecified); frames are decoded with this matrix and the output keeps it.
     """
 
     path: Path
@@ -87,6 +90,9 @@ class VideoInfo:
     codec: str
     pix_fmt: str
     has_audio: bool
+    colorspace: int = UNSPECIFIED
+    color_primaries: int = UNSPECIFIED
+    color_trc: int = UNSPECIFIED
 
     @classmethod
     def from_path(cls, path: str | Path) -> VideoInfo:
@@ -109,6 +115,8 @@ class VideoInfo:
                 frame_count=count or max(1, round(duration * float(rate))),
                 exact_count=count > 0, duration=duration, codec=stream.codec_context.name,
                 pix_fmt=first.format.name, has_audio=bool(container.streams.audio),
+                colorspace=int(first.colorspace), color_primaries=int(first.color_primaries),
+                color_trc=int(first.color_trc),
             )
 
 

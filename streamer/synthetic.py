@@ -56,7 +56,8 @@ def write_clip(path: str | Path, frames: Iterable[np.ndarray], *, fps: Fraction 
                audio_codec: str = "aac",
                codec: str = "libx264", pix_fmt: str = "yuv420p", rotation: int | None = None,
                pts: Sequence[int] | None = None, time_base: Fraction | None = None,
-               options: dict[str, str] | None = None, faststart: bool = False) -> Path:
+               options: dict[str, str] | None = None, faststart: bool = False,
+               bt709: bool = False) -> Path:
     """Write uint8 RGB `frames` (and stereo float `audio`, AAC by default) to `path`.
 
     Args:
@@ -65,6 +66,7 @@ def write_clip(path: str | Path, frames: Iterable[np.ndarray], *, fps: Fraction 
         pts: per-frame timestamps in `time_base` units (irregular = variable frame rate).
         options: encoder options (default: a fast preset).
         faststart: put the index first (a file cut short then still opens).
+        bt709: convert with the BT.709 matrix and tag the stream so (as HD cameras do).
     """
     path = Path(path)
     fps = Fraction(fps)
@@ -81,12 +83,18 @@ def write_clip(path: str | Path, frames: Iterable[np.ndarray], *, fps: Fraction 
         video.options = options if options is not None else {"preset": "ultrafast"}
         if rotation:
             video.set_display_rotation(rotation)
+        if bt709:
+            context = video.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = 1  # BT.709
+            context.color_range = 1  # limited
         sound = None
         if audio is not None:
             sound = container.add_stream(audio_codec, rate=audio_rate, layout="stereo")
         count = 0
         for count, pixels in enumerate(_chain(first, frames), start=1):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
+            if bt709:
+                frame = frame.reformat(format=pix_fmt, dst_colorspace=1)
             frame.pts = pts[count - 1] if pts is not None else round((count - 1) / fps / time_base)
             frame.time_base = time_base
             container.mux(video.encode(frame))

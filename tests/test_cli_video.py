@@ -6,6 +6,7 @@ import os
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from probes import count_frames, probe
@@ -165,6 +166,20 @@ def test_awkward_inputs_work(name, kwargs, size, make_clip, cli, tmp_path):
     if name == "phone.mp4":  # rotated 90° clockwise for display: the mark is now top-right
         corner = dst["first"][:6, -6:].mean()
         assert corner > 200 and dst["first"][:6, :6].mean() < 150
+
+
+def test_hd_colour_tags_and_matrix_are_kept(make_clip, cli, tmp_path):
+    green = np.zeros((48, 64, 3), np.uint8)
+    green[..., 1], green[..., 0] = 200, 50
+    clip, out = make_clip("hd.mp4", frames=[green] * 3, bt709=True), tmp_path / "out.mp4"
+    result = cli(app, clip, out, *FAST)
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.colorspace, frame.color_primaries, frame.color_trc) == (1, 1, 1)
+    before, after = probe(clip)["first"], probe(out)["first"]
+    # the identity-like model keeps green green: no BT.601/709 mix-up (that shifts ~30 levels)
+    assert np.abs(after[10:-10, 10:-10].astype(int) - before[10:-10, 10:-10]).max() <= 8
 
 
 def test_truncated_video_enhances_what_decodes_and_warns(make_clip, cli, tmp_path):
