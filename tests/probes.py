@@ -20,7 +20,7 @@ def probe(path: Path) -> dict:
         audio = container.streams.audio[0] if container.streams.audio else None
         frames = list(container.decode(video))
         return {
-            "frames": len(frames), "rate": video.average_rate,
+            "frames": len(frames), "rate": video.average_rate, "time_base": video.time_base,
             "size": (frames[0].width, frames[0].height), "first": frames[0].to_ndarray(format="rgb24"),
             "times": [float(f.pts * f.time_base) for f in frames],
             "audio_codec": audio.codec_context.name if audio else None,

@@ -22,7 +22,7 @@ def test_output_keeps_frames_rate_size_and_audio(make_clip, cli, tmp_path, no_th
     result = cli(app, clip, out, *FAST)
     assert result.exit_code == 0, result.output
     src, dst = probe(clip), probe(out)
-    for key in ("frames", "rate", "size", "audio_codec"):
+    for key in ("frames", "rate", "time_base", "size", "audio_codec"):
         assert dst[key] == src[key], key
     assert dst["audio_codec"] == "aac"
     assert abs(dst["audio_s"] - src["audio_s"]) < 0.1
