@@ -26,6 +26,9 @@ PrecisionOption = Annotated[str, typer.Option(
     "--precision", help="auto (bfloat16 where the CPU computes it natively), float32 or bfloat16.")]
 
 
+DEFAULTS = EnhanceOptions()  # the CLI defaults are the library's, defined once
+
+
 def make_app(help_text: str) -> typer.Typer:
     """A one-command Typer app with plain (non-boxed) help and errors."""
     return typer.Typer(add_completion=False, help=help_text, pretty_exceptions_enable=False,

@@ -49,9 +49,9 @@ def evaluate(
     data: Annotated[Path, typer.Argument(metavar="DATA", help="Folder with low/ and high/.")],
     model: common.ModelOption = None,
     save: Annotated[Path | None, typer.Option(help="Also write the enhanced images here.")] = None,
-    batch_size: common.BatchOption = 8,
-    tile: common.TileOption = 256,
-    overlap: common.OverlapOption = 32,
+    batch_size: common.BatchOption = common.DEFAULTS.batch_size,
+    tile: common.TileOption = common.DEFAULTS.tile,
+    overlap: common.OverlapOption = common.DEFAULTS.overlap,
     precision: common.PrecisionOption = "float32",
 ) -> None:
     """Print PSNR (dB) and SSIM per image and their means."""
