@@ -33,7 +33,8 @@ class ExposureConfig:
     """
 
     key: float = 0.18
-    key_weights: tuple[float, ...] = (-0.3681, -0.1657, -0.034, -0.0381, 0.0256, 0.4302, -1.323)
+    key_weights: tuple[float, ...] = (-0.3681, -0.1657, -0.034, -0.0381, 0.0256, 0.4302,
+                                      -1.323)
     key_stops: float = 1.0
     max_gain: float = 64.0
     analysis_size: int = 128
@@ -50,9 +51,12 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
     return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
 
 
+LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec. 709
+
+
 def _log_luminance(rgb01: np.ndarray, analysis_size: int) -> np.ndarray:
-    """log(linear luminance + 1e-4) of a thumbnail at most `analysis_size` on its long side."""
-    lum = srgb_to_linear(_thumbnail_like(rgb01, analysis_size)) @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    """log(linear luminance + 1e-4) on a thumbnail (long side `analysis_size`)."""
+    lum = srgb_to_linear(_thumbnail_like(rgb01, analysis_size)) @ LUMA_WEIGHTS
     return np.log(lum + 1e-4)
 
 

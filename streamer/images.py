@@ -8,29 +8,17 @@ import cv2
 import numpy as np
 
 from gan.errors import UserError
+from gan.frame_sources import IMAGE_SUFFIXES
+from gan.frame_sources import image_files as list_images
+from gan.frame_sources import read_image as read_rgb
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files directly inside `folder`, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """uint8 RGB (H, W, 3): grey and 16-bit images converted, EXIF orientation applied."""
-    if not path.is_file():
-        raise UserError(f"image not found: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UserError(f"cannot read {path}: not an image OpenCV can decode")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+__all__ = ["IMAGE_SUFFIXES", "check_image_suffix", "list_images", "read_rgb", "write_rgb"]
 
 
 def check_image_suffix(path: Path) -> None:
     """Raise `UserError` unless OpenCV can write files named like `path`."""
     if path.suffix.lower() not in IMAGE_SUFFIXES or not cv2.haveImageWriter(str(path)):
-        raise UserError(f"cannot write {path}: use one of {', '.join(IMAGE_SUFFIXES)}")
+        raise UserError(f"cannot write {path}: use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
 
 
 def write_rgb(path: Path, image: np.ndarray) -> None:

@@ -25,6 +25,7 @@ from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.tiles import check_tiling, plan_tiles, split, stitch
 
 Mode = Literal["quality", "realtime"]
+MODES: tuple[Mode, ...] = ("quality", "realtime")
 TileModel = Callable[[np.ndarray], np.ndarray]
 LEVELS = np.arange(256, dtype=np.float32) / 255.0
 

@@ -45,7 +45,7 @@ def test_a_folder_of_images(cli, tmp_path):
     (lambda tmp: (write_image(tmp / "a.png"), tmp / "a.xyz"), "cannot write"),  # bad suffix
     (lambda tmp: (write_image(tmp / "a.png"), tmp / "no" / "a.png"), "does not exist"),
     (lambda tmp: (tmp.joinpath("t.png").write_text("x") and tmp / "t.png", tmp / "o.png"),
-     "cannot read"),  # text file named .png
+     "cannot decode image"),  # text file named .png
 ])
 def test_image_errors_are_one_line(make, message, cli, tmp_path):
     source, out = make(tmp_path)
@@ -69,7 +69,7 @@ def test_evaluate_reports_unmatched_images(cli, tmp_path):
     write_image(tmp_path / "low" / "a.png")
     write_image(tmp_path / "high" / "b.png")
     result = cli(evaluate_app, tmp_path)
-    assert result.exit_code == 1 and "no match" in result.stderr
+    assert result.exit_code == 1 and "have no partner" in result.stderr
 
 
 def test_evaluate_reports_pairs_of_different_sizes(cli, tmp_path):

@@ -13,7 +13,6 @@ import re
 import sys
 import threading
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -23,8 +22,10 @@ from rich.console import Console
 from gan.errors import UserError, exit_on_error
 from streamer.camera import CameraSource, CaptureRequest, open_source
 from streamer.cli.common import (
+    DEFAULTS,
     BatchOption,
     ModelOption,
+    ModeOption,
     OverlapOption,
     OverwriteOption,
     PrecisionOption,
@@ -43,15 +44,11 @@ from streamer.live_dashboard import LiveDashboard
 from streamer.preview import OpenCVWindow, Preview, check_display
 from streamer.sink import EncoderOptions, VideoSink, check_encoder
 
-MODES = ("realtime", "quality")
-
 app = make_app("Enhance a camera live: preview, dashboard and optional recording.")
 
 
-def _validate(mode: str, width: int | None, height: int | None, fps: float | None,
+def _validate(width: int | None, height: int | None, fps: float | None,
               max_frames: int | None) -> CaptureRequest:
-    if mode not in MODES:
-        raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
     if max_frames is not None and max_frames < 1:
         raise UserError(f"--max-frames must be >= 1. Received: {max_frames}")
     try:
@@ -96,14 +93,12 @@ def enhance_cam(
     width: Annotated[int | None, typer.Option(help="Frame width to ask the camera for.")] = None,
     height: Annotated[int | None, typer.Option(help="Frame height to ask the camera for.")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate to ask the camera for.")] = None,
-    mode: Annotated[str, typer.Option(
-        help="realtime (generator on a small copy, fast) or quality (tiled full resolution).")
-    ] = "realtime",
+    mode: ModeOption = "realtime",
     model: ModelOption = None,
     precision: PrecisionOption = "auto",
-    tile: TileOption = 256,
-    overlap: OverlapOption = 32,
-    batch_size: BatchOption = 8,
+    tile: TileOption = DEFAULTS.tile,
+    overlap: OverlapOption = DEFAULTS.overlap,
+    batch_size: BatchOption = DEFAULTS.batch_size,
     record: Annotated[Path | None, typer.Option(
         help="Also write the enhanced stream to this file, at the real capture rate.")] = None,
     crf: Annotated[int, typer.Option(help="Recording quality (H.264 CRF, lower = better).")] = 20,
@@ -120,9 +115,8 @@ def enhance_cam(
 ) -> None:
     """Enhance a live source. In the preview: q/Esc quit, space switches view, s saves a snapshot."""
     with exit_on_error(), sigterm_as_interrupt(), ExitStack() as stack:
-        request = _validate(mode, width, height, fps, max_frames)
-        options = replace(enhance_options(tile=tile, overlap=overlap, batch_size=batch_size),
-                          mode=mode)
+        request = _validate(width, height, fps, max_frames)
+        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size, mode=mode)
         encoder = EncoderOptions(crf=crf, preset=preset)
         if record is not None:
             # No input file to collide with for a camera: compare against /dev/null instead.

@@ -13,7 +13,7 @@ import typer
 
 from gan.errors import UserError
 from gan.model_io import load_generator
-from streamer.inference import EnhanceOptions
+from streamer.inference import MODES, EnhanceOptions
 
 ModelOption = Annotated[Path | None, typer.Option(
     "--model", help="Generator .keras file (default: the shipped model).")]
@@ -22,6 +22,9 @@ TileOption = Annotated[int, typer.Option("--tile", help="Tile side in pixels (mu
 OverlapOption = Annotated[int, typer.Option("--overlap", help="Pixels shared by neighbour tiles.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No dashboard or summary.")]
+ModeOption = Annotated[str, typer.Option(
+    "--mode", help="quality (tiled full resolution) or realtime (the generator on a small copy, "
+    "carried to full resolution by a guided filter: many times faster).")]
 PrecisionOption = Annotated[str, typer.Option(
     "--precision", help="auto (bfloat16 where the CPU computes it natively), float32 or bfloat16.")]
 
@@ -35,10 +38,13 @@ def make_app(help_text: str) -> typer.Typer:
                        rich_markup_mode=None)
 
 
-def enhance_options(*, tile: int, overlap: int, batch_size: int) -> EnhanceOptions:
+def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "quality"
+                    ) -> EnhanceOptions:
     """`EnhanceOptions` from CLI values, bad values reported as `UserError`."""
+    if mode not in MODES:
+        raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
     try:
-        return EnhanceOptions(tile=tile, overlap=overlap, batch_size=batch_size)
+        return EnhanceOptions(mode=mode, tile=tile, overlap=overlap, batch_size=batch_size)
     except ValueError as exc:
         raise UserError(str(exc).replace("`", "--").replace("_", "-")) from None
 

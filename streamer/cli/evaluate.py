@@ -13,40 +13,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gan.data import find_pairs
 from gan.errors import UserError, exit_on_error
 from gan.metrics import psnr_ssim
 from streamer.cli import common
-from streamer.images import list_images, read_rgb, write_rgb
+from streamer.images import read_rgb, write_rgb
 from streamer.inference import create_enhancer
 
 app = common.make_app("Score the model on paired low/high images (PSNR, SSIM).")
-LAYOUTS = (".", "eval15", "test", "Test")
-
-
-def find_pairs(data: Path) -> list[tuple[Path, Path]]:
-    """(low, high) image pairs under `data/low|high` or LOL's `data/eval15/low|high`."""
-    if not data.is_dir():
-        raise UserError(f"data folder not found: {data}")
-    for layout in LAYOUTS:
-        low, high = data / layout / "low", data / layout / "high"
-        if low.is_dir() and high.is_dir():
-            break
-    else:
-        raise UserError(f"{data} has no low/ and high/ folders (nor eval15/low and eval15/high)")
-    lows = list_images(low)
-    if not lows:
-        raise UserError(f"no images in {low}")
-    highs = {p.stem: p for p in list_images(high)}
-    missing = [p.name for p in lows if p.stem not in highs]
-    if missing:
-        raise UserError(f"{len(missing)} image(s) in {low} have no match in {high}: "
-                        f"{', '.join(missing[:3])}")
-    return [(p, highs[p.stem]) for p in lows]
 
 
 @app.command()
 def evaluate(
     data: Annotated[Path, typer.Argument(metavar="DATA", help="Folder with low/ and high/.")],
+    mode: common.ModeOption = "quality",
     model: common.ModelOption = None,
     save: Annotated[Path | None, typer.Option(help="Also write the enhanced images here.")] = None,
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
@@ -56,13 +36,14 @@ def evaluate(
 ) -> None:
     """Print PSNR (dB) and SSIM per image and their means."""
     with exit_on_error():
-        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
+                                         mode=mode)
         pairs = find_pairs(data)
         if save is not None:
             common.check_writable_dir(save if save.is_dir() else save.parent)
             save.mkdir(exist_ok=True)
         enhancer = create_enhancer(common.load_model(model, precision), options)
-        table = Table(title=f"{data} ({len(pairs)} images)")
+        table = Table(title=f"{data} ({len(pairs)} images, {mode} mode)")
         for column in ("image", "PSNR (dB)", "SSIM"):
             table.add_column(column, justify="left" if column == "image" else "right")
         scores = []
