@@ -24,8 +24,9 @@ from rich.console import Console
 from rich.table import Table
 
 from gan.model_io import DEFAULT_MODEL_PATH, load_generator, resolve_precision
-from streamer.engine import enhance_video_file
+from streamer.engine import enhance_video_file, frames_per_call
 from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
+from streamer.realtime import work_shape
 from streamer.sink import EncoderOptions
 from streamer.synthetic import dark_frames, parse_size, sine_chord, write_clip
 from streamer.tiles import plan_tiles
@@ -48,12 +49,19 @@ def timed(function) -> float:
 
 
 def model_only_fps(model, frames: int, width: int, height: int, options: EnhanceOptions) -> float:
-    """Frames per second of the generator alone on the tiles of `frames` frames."""
+    """Frames per second of the generator alone: on the tiles of `frames` frames (quality),
+    or on their small copies, as many a call as the engine sends (realtime)."""
     tile_model = as_tile_model(model)
-    grid = plan_tiles(height, width, tile=options.tile, overlap=options.overlap)
-    batch = np.random.default_rng(0).uniform(-1, 1, (options.batch_size, options.tile,
-                                                    options.tile, 3)).astype(np.float32)
-    calls = math.ceil(frames * grid.count / options.batch_size)
+    rng = np.random.default_rng(0)
+    if options.mode == "realtime":
+        per_call = frames_per_call(width, height, options)
+        batch = rng.uniform(-1, 1, (per_call, *work_shape(height, width, options.work_size), 3))
+        calls = math.ceil(frames / per_call)
+    else:
+        grid = plan_tiles(height, width, tile=options.tile, overlap=options.overlap)
+        batch = rng.uniform(-1, 1, (options.batch_size, options.tile, options.tile, 3))
+        calls = math.ceil(frames * grid.count / options.batch_size)
+    batch = batch.astype(np.float32)
     tile_model(batch)  # warm-up (tracing, allocation)
     return frames / timed(lambda: [tile_model(batch) for _ in range(calls)])
 
@@ -83,6 +91,7 @@ def bench_size(model, width: int, height: int, frames: int, options: EnhanceOpti
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", default="quality", choices=("quality", "realtime"))
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--sizes", default="1280x720", help="comma-separated WIDTHxHEIGHT")
     parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"))
@@ -93,10 +102,11 @@ def main() -> None:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
     args = parser.parse_args()
-    options = EnhanceOptions(tile=args.tile, overlap=args.overlap, batch_size=args.batch_size)
+    options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
+                             batch_size=args.batch_size)
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision)
-    table = Table(title=f"{args.model.name}, {resolve_precision(args.precision)}, "
+    table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
                         f"{args.frames} frames, batch {args.batch_size}, tile {args.tile}")
     for column in ("size", "passthrough fps", "model-only fps", "end-to-end fps", "ratio"):
         table.add_column(column, justify="right")

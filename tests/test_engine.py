@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 from probes import count_frames
@@ -20,8 +19,11 @@ from streamer.inference import EnhanceOptions, FrameEnhancer
     ((640, 360), 16, 8),  # 48 tiles = 3 batches of 16
 ])
 def test_frames_per_call_fills_whole_batches(size, batch, expected):
-    info = SimpleNamespace(width=size[0], height=size[1])
-    assert frames_per_call(info, EnhanceOptions(batch_size=batch)) == expected
+    assert frames_per_call(*size, EnhanceOptions(batch_size=batch)) == expected
+
+
+def test_realtime_mode_sends_small_frames_four_at_a_time():
+    assert frames_per_call(1280, 720, EnhanceOptions(mode="realtime")) == 4
 
 
 def test_stop_event_finalises_a_shorter_output(make_clip, tmp_path, no_thread_leak):
