@@ -6,7 +6,7 @@ target "key" (Reinhard et al. 2002) and is applied in linear light through a smo
 highlight roll-off that never clips. The key itself is predicted from the shape of the
 frame's log-luminance histogram (a low-key night scene with a few bright lights should
 stay darker than a flat dim room): a ridge regression fitted on the training pairs
-(`python -m gan.exposure DATA` refits it), clamped to one stop either side of mid-grey.
+(`python -m gan.exposure DATA` refits it), clamped to two stops either side of mid-grey.
 The generator then only removes noise and fixes colour and local tone. The same function
 prepares training inputs, so train and test match.
 """
@@ -35,7 +35,7 @@ class ExposureConfig:
     key: float = 0.18
     key_weights: tuple[float, ...] = (-0.3681, -0.1657, -0.034, -0.0381, 0.0256, 0.4302,
                                       -1.323)
-    key_stops: float = 1.0
+    key_stops: float = 2.0
     max_gain: float = 64.0
     analysis_size: int = 128
 

@@ -1,0 +1,87 @@
+"""Make the README's pictures from the shared data (run where ../shared/data exists).
+
+    python docs/make_figures.py --model gan/weights/default.keras
+
+- docs/real_lowlight.jpg: real low-light photos (DICM, no reference): input | plain
+  exposure normalisation (what the generator is given) | enhanced.
+- docs/eval_examples.jpg: simulated pairs from the report set: low | enhanced | reference.
+- docs/real_video.jpg: frames of the real night clips: input | realtime | quality.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from gan.data import prepare_input, to_uint8
+from gan.frame_sources import read_image
+from gan.model_io import load_generator
+from streamer.inference import EnhanceOptions, create_enhancer
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_PHOTOS = ("DICM_02", "DICM_08", "DICM_14", "DICM_17", "DICM_20", "DICM_25")
+EVAL_IMAGES = ("set14_003", "set5_003", "set14_012")
+# Only the MIT-licensed dashcam clip: the other real clip has no licence to be copied from.
+CLIPS = (("night_dashcam_highway_360p.mp4", 10.0), ("night_dashcam_highway_360p.mp4", 25.0))
+
+
+def fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
+
+
+def grid(rows: list[list[np.ndarray]], height: int) -> np.ndarray:
+    """Rows of panels, each panel scaled to `height`, rows padded to one width."""
+    lines = [np.hstack([fit_height(p, height) for p in row]) for row in rows]
+    width = max(line.shape[1] for line in lines)
+    return np.vstack([np.pad(line, ((0, 2), (0, width - line.shape[1]), (0, 0))) for line in lines])
+
+
+def save(path: Path, image: np.ndarray) -> None:
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
+
+
+def clip_frame(path: Path, seconds: float) -> np.ndarray:
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            if frame.time is not None and frame.time >= seconds:
+                return frame.to_ndarray(format="rgb24")
+    raise ValueError(f"{path} is shorter than {seconds} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    args = parser.parse_args()
+    model = load_generator(args.model, precision="float32")
+    quality = create_enhancer(model, EnhanceOptions())
+    realtime = create_enhancer(model, EnhanceOptions(mode="realtime"))
+
+    rows = []
+    for name in REAL_PHOTOS:
+        photo = read_image(DATA / "real-lowlight" / f"{name}.jpg")
+        rows.append([photo, to_uint8(prepare_input(photo)), quality.enhance_image(photo)])
+    save(args.out / "real_lowlight.jpg", grid(rows, 180))
+
+    rows = []
+    for name in EVAL_IMAGES:
+        low = read_image(DATA / "sim-lowlight" / "eval" / "low" / f"{name}.png")
+        high = read_image(DATA / "sim-lowlight" / "eval" / "high" / f"{name}.png")
+        rows.append([low, quality.enhance_image(low), high])
+    save(args.out / "eval_examples.jpg", grid(rows, 200))
+
+    rows = []
+    for clip, seconds in CLIPS:
+        frame = clip_frame(DATA / "real-video" / clip, seconds)
+        rows.append([frame, realtime.enhance_image(frame), quality.enhance_image(frame)])
+    save(args.out / "real_video.jpg", grid(rows, 200))
+
+
+if __name__ == "__main__":
+    main()
