@@ -6,7 +6,7 @@ target "key" (Reinhard et al. 2002) and is applied in linear light through a smo
 highlight roll-off that never clips. The key itself is predicted from the shape of the
 frame's log-luminance histogram (a low-key night scene with a few bright lights should
 stay darker than a flat dim room): a ridge regression fitted on the training pairs
-(`python -m gan.exposure DATA` refits it), clamped to two stops either side of mid-grey.
+(`python -m gan.exposure DATA` refits it), clamped to [-2, +1] stops around mid-grey.
 The generator then only removes noise and fixes colour and local tone. The same function
 prepares training inputs, so train and test match.
 """
@@ -27,7 +27,8 @@ class ExposureConfig:
         key: the centre of the target log-average linear luminance (0.18 = mid-grey's key).
         key_weights: ridge weights predicting log(key) from `histogram_features`
             (fitted on sim-lowlight/train by `python -m gan.exposure`); () = fixed key.
-        key_stops: how far (in stops) the predicted key may move from `key`.
+        key_stops: how far (in stops) the predicted key may move below and above `key`
+            (further down than up: night scenes may stay dark, bright ones are not pushed).
         max_gain: largest gain applied (x64 = 6 stops).
         analysis_size: long side of the thumbnail the gain is measured on.
     """
@@ -35,7 +36,7 @@ class ExposureConfig:
     key: float = 0.18
     key_weights: tuple[float, ...] = (-0.3681, -0.1657, -0.034, -0.0381, 0.0256, 0.4302,
                                       -1.323)
-    key_stops: float = 2.0
+    key_stops: tuple[float, float] = (2.0, 1.0)
     max_gain: float = 64.0
     analysis_size: int = 128
 
@@ -78,8 +79,8 @@ def target_key(log_lum: np.ndarray, config: ExposureConfig = ExposureConfig()) -
     if not config.key_weights:
         return config.key
     log_key = float(histogram_features(log_lum) @ np.asarray(config.key_weights))
-    spread = config.key_stops * np.log(2.0)
-    return float(np.exp(np.clip(log_key, np.log(config.key) - spread, np.log(config.key) + spread)))
+    down, up = (stops * np.log(2.0) for stops in config.key_stops)
+    return float(np.exp(np.clip(log_key, np.log(config.key) - down, np.log(config.key) + up)))
 
 
 def estimate_gain(rgb01: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:

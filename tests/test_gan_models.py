@@ -107,4 +107,5 @@ def test_low_key_scenes_get_a_lower_target_than_flat_ones():
     key_flat, key_night = (target_key(_log_luminance(x, 128), config) for x in (flat, night))
     assert key_night < key_flat
     for key in (key_flat, key_night):  # never more than `key_stops` from mid-grey
-        assert config.key / 2**config.key_stops - 1e-6 <= key <= config.key * 2**config.key_stops + 1e-6
+        down, up = config.key_stops
+        assert config.key / 2**down - 1e-6 <= key <= config.key * 2**up + 1e-6
