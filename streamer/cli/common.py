@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,8 +46,9 @@ def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "qu
         raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
     try:
         return EnhanceOptions(mode=mode, tile=tile, overlap=overlap, batch_size=batch_size)
-    except ValueError as exc:
-        raise UserError(str(exc).replace("`", "--").replace("_", "-")) from None
+    except ValueError as exc:  # "`batch_size` must ..." → "--batch-size must ..."
+        message = re.sub(r"`(\w+)`", lambda m: "--" + m[1].replace("_", "-"), str(exc))
+        raise UserError(message) from None
 
 
 def load_model(path: Path | None, precision: str):
