@@ -29,6 +29,21 @@ def test_output_keeps_frames_rate_size_and_audio(make_clip, cli, tmp_path, no_th
     assert dst["times"] == pytest.approx(src["times"], abs=1e-3)
 
 
+def test_realtime_mode_keeps_frames_and_timing(make_clip, cli, tmp_path):
+    clip = make_clip("in.mp4", count=10, size=(96, 64), fps=24, audio_s=0.5)
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, "--mode", "realtime", *FAST)
+    assert result.exit_code == 0, result.output
+    src, dst = probe(clip), probe(out)
+    assert (dst["frames"], dst["size"], dst["audio_codec"]) == (src["frames"], src["size"], "aac")
+    assert dst["times"] == pytest.approx(src["times"], abs=1e-3)
+
+
+def test_unknown_mode_is_refused(make_clip, cli, tmp_path):
+    result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", "--mode", "fast", *FAST)
+    assert result.exit_code == 1 and "unknown --mode 'fast'" in result.stderr
+
+
 def _zero_frame_clip(make_clip) -> Path:
     return make_clip("empty.mp4", frames=[], audio_s=0.5)
 

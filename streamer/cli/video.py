@@ -25,6 +25,7 @@ app = common.make_app("Enhance a low-light video: every frame, same timing, audi
 def enhance_video(
     input_path: Annotated[Path, typer.Argument(metavar="IN", help="Input video file.")],
     output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output video file.")],
+    mode: common.ModeOption = "quality",
     model: common.ModelOption = None,
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
     tile: common.TileOption = common.DEFAULTS.tile,
@@ -38,7 +39,8 @@ def enhance_video(
 ) -> None:
     """Enhance IN into OUT. Every check runs before any work starts."""
     with exit_on_error(), common.sigterm_as_interrupt():
-        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size)
+        options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
+                                         mode=mode)
         encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
         info = VideoInfo.from_path(input_path)
         common.check_output_file(input_path, output_path, overwrite=overwrite)
