@@ -100,7 +100,8 @@ class LiveStats(PipelineStats):
         super().frame_in(pixels)
         now = self.clock()
         with self._lock:
-            self.first_capture_at = self.first_capture_at or now
+            if self.first_capture_at is None:  # (not `or`: a test clock may start at 0.0)
+                self.first_capture_at = now
             self.last_capture_at = now
 
     @property

@@ -310,3 +310,12 @@ def test_bad_options_fail_with_one_line(args, message, cli):
     result = cli(cam.app, *args, *QUIET, model=False)
     assert result.exit_code == 1 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_capture_fps_counts_from_a_first_capture_at_time_zero():
+    now = [0.0]
+    stats = LiveStats(clock=lambda: now[0])
+    for _ in range(11):  # 11 captures, 0.1 s apart, the first at t = 0.0
+        stats.frame_in(np.zeros((4, 4, 3), np.uint8))
+        now[0] += 0.1
+    assert stats.capture_fps == pytest.approx(10.0)
