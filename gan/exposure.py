@@ -55,9 +55,9 @@ def linear_to_srgb(x: np.ndarray) -> np.ndarray:
 LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # Rec. 709
 
 
-def _log_luminance(rgb01: np.ndarray, analysis_size: int) -> np.ndarray:
+def _log_luminance(frame: np.ndarray, analysis_size: int) -> np.ndarray:
     """log(linear luminance + 1e-4) on a thumbnail (long side `analysis_size`)."""
-    lum = srgb_to_linear(_thumbnail_like(rgb01, analysis_size)) @ LUMA_WEIGHTS
+    lum = srgb_to_linear(thumbnail(frame, analysis_size)) @ LUMA_WEIGHTS
     return np.log(lum + 1e-4)
 
 
@@ -83,9 +83,12 @@ def target_key(log_lum: np.ndarray, config: ExposureConfig = ExposureConfig()) -
     return float(np.exp(np.clip(log_key, np.log(config.key) - down, np.log(config.key) + up)))
 
 
-def estimate_gain(rgb01: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
-    """Gain (>= 1) that brings the frame's log-average luminance to its target key."""
-    log_lum = _log_luminance(rgb01, config.analysis_size)
+def estimate_gain(frame: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
+    """Gain (>= 1) that brings the frame's log-average luminance to its target key.
+
+    `frame`: RGB, uint8 or float in [0, 1] (both give the same gain for the same picture).
+    """
+    log_lum = _log_luminance(frame, config.analysis_size)
     key = target_key(log_lum, config)
     return float(np.clip(key / np.exp(log_lum.mean()), 1.0, config.max_gain))
 
@@ -117,8 +120,8 @@ def fit_key_weights(pairs, *, ridge: float = 1.0, config: ExposureConfig = Expos
     for low, high in pairs:
         low01 = low.astype(np.float32) / 255.0
         log_lum = _log_luminance(low01, config.analysis_size)
-        small = _thumbnail_like(low01, config.analysis_size)
-        reference = (_thumbnail_like(high.astype(np.float32) / 255.0, config.analysis_size) * 255
+        small = thumbnail(low01, config.analysis_size)
+        reference = (thumbnail(high.astype(np.float32) / 255.0, config.analysis_size) * 255
                      + 0.5).astype(np.uint8)
         level = np.exp(log_lum.mean())
         scores = [peak_signal_noise_ratio(reference, (apply_gain(
@@ -131,13 +134,17 @@ def fit_key_weights(pairs, *, ridge: float = 1.0, config: ExposureConfig = Expos
     return tuple(round(float(v), 4) for v in weights)
 
 
-def _thumbnail_like(rgb01: np.ndarray, analysis_size: int) -> np.ndarray:
-    h, w = rgb01.shape[:2]
+def thumbnail(frame: np.ndarray, analysis_size: int = 128) -> np.ndarray:
+    """Float32 RGB [0, 1] at most `analysis_size` on its long side; uint8 frames are shrunk
+    before conversion, so a 4K frame costs no more than a small one."""
+    h, w = frame.shape[:2]
     scale = analysis_size / max(h, w)
-    if scale >= 1.0:
-        return rgb01
-    return cv2.resize(rgb01, (max(1, round(w * scale)), max(1, round(h * scale))),
-                      interpolation=cv2.INTER_AREA)
+    if scale < 1.0:
+        frame = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+    if frame.dtype == np.uint8:
+        return frame.astype(np.float32) / 255.0
+    return frame.astype(np.float32, copy=False)
 
 
 if __name__ == "__main__":

@@ -78,7 +78,10 @@ class LowLightGAN(keras.Model):
         return {k: m.result() for k, m in self.trackers.items()}
 
     def _update_ema(self):
-        d = self.ema_decay
+        # Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): short
+        # fine-tunes still move the exported EMA weights; long runs reach `ema_decay`.
+        step = keras.ops.cast(self.g_optimizer.iterations, "float32")
+        d = keras.ops.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for ema_var, var in zip(self.ema.weights, self.generator.weights, strict=True):
             if var.trainable:
                 ema_var.assign(d * ema_var + (1.0 - d) * keras.ops.cast(var, ema_var.dtype))

@@ -155,7 +155,7 @@ class Trainer:
                 logs = self.gan.train_on_batch(x, y, return_dict=True)
                 if on_step:
                     on_step(epoch, step, logs)
-            result = self._end_epoch(epoch, {k: float(v) for k, v in logs.items() if float(v) != 0})
+            result = self._end_epoch(epoch, {k: float(v) for k, v in logs.items()})
             if on_epoch:
                 on_epoch(result)
 
@@ -178,13 +178,17 @@ class Trainer:
         return result
 
 
+LOG_COLUMNS = ("epoch", "val_psnr", "val_ssim", "l_g_pix", "l_g_ssim", "l_g_gan", "l_d_real",
+               "l_d_fake")
+
+
 def append_log(path: Path, result: EpochResult) -> None:
-    """One CSV row per epoch (header written once)."""
+    """One CSV row per epoch, under a fixed header (losses a run does not use stay empty)."""
     row = {"epoch": result.epoch, "val_psnr": round(result.val_psnr, 4),
            "val_ssim": round(result.val_ssim, 4), **{k: round(v, 5) for k, v in result.losses.items()}}
     new = not path.exists()
     with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row), extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=LOG_COLUMNS, extrasaction="ignore")
         if new:
             writer.writeheader()
         writer.writerow(row)

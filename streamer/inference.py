@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-import cv2
 import numpy as np
 
 from gan.backend import keras
+from gan.data import to_uint8
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.tiles import check_tiling, plan_tiles, split, stitch
 
@@ -160,7 +160,7 @@ class FrameEnhancer:
     def exposure_lut(self, frame: np.ndarray, timestamp: float | None) -> np.ndarray:
         """The frame's (time-smoothed) exposure curve on the 256 levels: float32 in [0, 1]."""
         config = self.options.exposure
-        gain = self._smoother(estimate_gain(_thumbnail(frame, config), config), timestamp)
+        gain = self._smoother(estimate_gain(frame, config), timestamp)
         return apply_gain(LEVELS, gain)
 
     def _run_batches(self, tiles: np.ndarray) -> np.ndarray:
@@ -175,21 +175,6 @@ class FrameEnhancer:
         if result.shape != (count, *tiles.shape[1:]):
             raise ValueError(f"model returned {result.shape[1:]} for tiles of {tiles.shape[1:]}")
         return result
-
-
-def _thumbnail(frame: np.ndarray, config: ExposureConfig) -> np.ndarray:
-    """Float RGB [0, 1] at most `analysis_size` on the long side (what the gain is measured on)."""
-    h, w = frame.shape[:2]
-    scale = config.analysis_size / max(h, w)
-    if scale < 1.0:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    return frame.astype(np.float32) / 255.0
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """[-1, 1] float to uint8 [0, 255], rounded."""
-    return np.clip(np.rint((image + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 def create_enhancer(model: keras.Model | TileModel, options: EnhanceOptions = EnhanceOptions()

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)
+from gan.exposure import LUMA_WEIGHTS
+
 STAGES = ("decode", "inference", "encode")
 
 
