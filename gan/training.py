@@ -111,6 +111,9 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, sampler: CropSampler, val_pairs: Sequence[Pair],
                  out_dir: str | Path, *, resume: bool = False, init_model: str | Path | None = None):
+        if keras.backend.backend() != "tensorflow":
+            raise UserError(f"training runs on the TensorFlow backend (this is "
+                            f"{keras.backend.backend()}): pip install tensorflow")
         self.config, self.sampler, self.val_pairs = config, sampler, list(val_pairs)
         self.out = Path(out_dir)
         self.checkpoint_path = self.out / "checkpoint.npz"
