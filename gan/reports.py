@@ -23,8 +23,9 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
     epochs = [int(r["epoch"]) for r in rows]
     fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(10, 3.5))
     for key in rows[0]:
-        if key.startswith("l_"):
-            ax_loss.plot(epochs, [float(r.get(key) or "nan") for r in rows], label=key)
+        values = [float(r.get(key) or "nan") for r in rows]
+        if key.startswith("l_") and any(v for v in values if v == v):  # skip unused terms
+            ax_loss.plot(epochs, values, label=key)
     ax_loss.set(xlabel="epoch", title="training losses")
     ax_loss.legend()
     ax_val.plot(epochs, [float(r["val_psnr"]) for r in rows], color="C0")
