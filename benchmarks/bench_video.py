@@ -4,9 +4,12 @@ On one generated clip per size, in one run:
 
 - passthrough: decode + encode through the same threaded pipeline, no enhancement;
 - model-only: the frames' tiles through the generator in full batches, no I/O;
+- enhancer-only: `Enhancer.enhance` on frames in memory (model plus exposure, tiling or
+  guided upsampling), no I/O;
 - end-to-end: `enhance_video_file` (what `enhance-video` runs), model warmed up;
 - ratio: end-to-end ÷ min(model-only, passthrough): 1.0 means the stages overlap
-  perfectly and the slowest one sets the pace (target ≥ 0.9).
+  perfectly and the slowest one sets the pace (target ≥ 0.9); engine ratio: the same
+  against min(enhancer-only, passthrough), the pipeline's own overhead.
 
     python benchmarks/bench_video.py --frames 8 --sizes 1280x720
 """
@@ -80,13 +83,27 @@ def bench_size(model, width: int, height: int, frames: int, options: EnhanceOpti
 
     enhancer = create_enhancer(model, options)
     enhancer.enhance([next(dark_frames(1, width, height))])  # warm-up at this tile shape
-    best = {"passthrough": 0.0, "model-only": 0.0, "end-to-end": 0.0}
+    best = {"passthrough": 0.0, "model-only": 0.0, "enhancer-only": 0.0, "end-to-end": 0.0}
     for _ in range(repeat):
         best["passthrough"] = max(best["passthrough"], run(PassThrough()))
         best["model-only"] = max(best["model-only"],
                                  model_only_fps(model, frames, width, height, options))
+        best["enhancer-only"] = max(best["enhancer-only"],
+                                    enhancer_only_fps(enhancer, frames, width, height, options))
         best["end-to-end"] = max(best["end-to-end"], run(enhancer))
-    return {**best, "ratio": best["end-to-end"] / min(best["model-only"], best["passthrough"])}
+    return {**best,
+            "ratio": best["end-to-end"] / min(best["model-only"], best["passthrough"]),
+            "engine ratio": best["end-to-end"] / min(best["enhancer-only"], best["passthrough"])}
+
+
+def enhancer_only_fps(enhancer, frames: int, width: int, height: int,
+                      options: EnhanceOptions) -> float:
+    """Frames per second of the whole enhancer on frames already in memory."""
+    per_call = frames_per_call(width, height, options)
+    chunk = list(dark_frames(per_call, width, height))
+    calls = math.ceil(frames / per_call)
+    return calls * per_call / timed(lambda: [enhancer.enhance(chunk, [0.04 * i for i in range(per_call)])
+                                            for _ in range(calls)])
 
 
 def main() -> None:
@@ -108,7 +125,8 @@ def main() -> None:
     model = load_generator(args.model, precision=args.precision)
     table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
                         f"{args.frames} frames, batch {args.batch_size}, tile {args.tile}")
-    for column in ("size", "passthrough fps", "model-only fps", "end-to-end fps", "ratio"):
+    for column in ("size", "passthrough fps", "model-only fps", "enhancer-only fps",
+                   "end-to-end fps", "ratio", "engine ratio"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes.split(","):
@@ -116,7 +134,8 @@ def main() -> None:
             result = bench_size(model, width, height, args.frames, options, encoder,
                                 Path(folder), args.repeat)
             table.add_row(size, *(f"{result[k]:.2f}" for k in
-                                  ("passthrough", "model-only", "end-to-end", "ratio")))
+                                  ("passthrough", "model-only", "enhancer-only", "end-to-end",
+                                   "ratio", "engine ratio")))
     Console().print(table)
 
 
