@@ -136,7 +136,7 @@ def main() -> None:
             table.add_row(size, *(f"{result[k]:.2f}" for k in
                                   ("passthrough", "model-only", "enhancer-only", "end-to-end",
                                    "ratio", "engine ratio")))
-    Console().print(table)
+    Console(width=140).print(table)
 
 
 if __name__ == "__main__":
