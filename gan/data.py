@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gan.errors import UserError
-from gan.exposure import ExposureConfig, apply_gain, estimate_gain
+from gan.exposure import ExposureConfig, normalise_exposure
 from gan.frame_sources import count_video_frames, image_files, read_image, sample_video_frames
 
 # Folder layouts accepted under DATA: plain, and the LOL dataset's.
@@ -116,7 +116,7 @@ def to_uint8(signed: np.ndarray) -> np.ndarray:
 
 def prepare_input(low: np.ndarray, exposure: ExposureConfig = ExposureConfig()) -> np.ndarray:
     """uint8 low frame → exposure-normalised float32 in [-1, 1], the generator's input."""
-    return to_signed(apply_gain(to_unit(low), estimate_gain(low, exposure)))
+    return to_signed(normalise_exposure(low, exposure))
 
 
 # A simulator draws a low frame from a clean one: (clean uint8, rng) -> low uint8.

@@ -61,11 +61,6 @@ def _log_luminance(frame: np.ndarray, analysis_size: int) -> np.ndarray:
     return np.log(lum + 1e-4)
 
 
-def log_average_luminance(rgb01: np.ndarray, analysis_size: int = 128) -> float:
-    """Geometric mean of linear luminance, measured on a thumbnail (robust to small lights)."""
-    return float(np.exp(np.mean(_log_luminance(rgb01, analysis_size))))
-
-
 HISTOGRAM_PERCENTILES = (5, 25, 50, 75, 95, 99.5)
 
 
@@ -103,9 +98,11 @@ def apply_gain(rgb01: np.ndarray, gain: float) -> np.ndarray:
     return linear_to_srgb(out)
 
 
-def normalise_exposure(rgb01: np.ndarray, config: ExposureConfig = ExposureConfig()) -> np.ndarray:
-    """Estimate and apply the frame-level gain: float32 RGB [0, 1] in, same out."""
-    return apply_gain(rgb01, estimate_gain(rgb01, config))
+def normalise_exposure(frame: np.ndarray, config: ExposureConfig = ExposureConfig()) -> np.ndarray:
+    """Estimate and apply the frame-level gain: RGB (uint8, or float in [0, 1]) in,
+    float32 RGB in [0, 1] out."""
+    rgb01 = frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else frame
+    return apply_gain(rgb01, estimate_gain(frame, config))
 
 
 def fit_key_weights(pairs, *, ridge: float = 1.0, config: ExposureConfig = ExposureConfig()

@@ -130,10 +130,7 @@ class FrameEnhancer:
             timestamps: seconds, one per frame, for smoothing exposure over a video;
                 None treats each frame as an independent image.
         """
-        if timestamps is None:
-            timestamps = [None] * len(frames)
-        if len(timestamps) != len(frames):
-            raise ValueError(f"{len(frames)} frames but {len(timestamps)} timestamps")
+        timestamps = check_timestamps(frames, timestamps)
         o = self.options
         grids = [plan_tiles(*f.shape[:2], tile=o.tile, overlap=o.overlap) for f in frames]
         inputs = [self.normalise(f, t) for f, t in zip(frames, timestamps, strict=True)]
@@ -175,6 +172,16 @@ class FrameEnhancer:
         if result.shape != (count, *tiles.shape[1:]):
             raise ValueError(f"model returned {result.shape[1:]} for tiles of {tiles.shape[1:]}")
         return result
+
+
+def check_timestamps(frames: Sequence[np.ndarray], timestamps: Sequence[float | None] | None
+                     ) -> Sequence[float | None]:
+    """One timestamp per frame (all None when not given), or `ValueError`."""
+    if timestamps is None:
+        return [None] * len(frames)
+    if len(timestamps) != len(frames):
+        raise ValueError(f"{len(frames)} frames but {len(timestamps)} timestamps")
+    return timestamps
 
 
 def create_enhancer(model: keras.Model | TileModel, options: EnhanceOptions = EnhanceOptions()

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from streamer.inference import EnhanceOptions, FrameEnhancer, TileModel
+from streamer.inference import EnhanceOptions, FrameEnhancer, check_timestamps
 
 
 def box(image: np.ndarray, radius: int) -> np.ndarray:
@@ -52,14 +52,10 @@ class RealtimeEnhancer(FrameEnhancer):
 
     def __init__(self, model, options: EnhanceOptions = EnhanceOptions(mode="realtime")):
         super().__init__(model, options)
-        self._model: TileModel
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
-        if timestamps is None:
-            timestamps = [None] * len(frames)
-        if len(timestamps) != len(frames):
-            raise ValueError(f"{len(frames)} frames but {len(timestamps)} timestamps")
+        timestamps = check_timestamps(frames, timestamps)
         fulls, smalls = [], []
         for frame, timestamp in zip(frames, timestamps, strict=True):
             lut = self.exposure_lut(frame, timestamp)
