@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import cv2
 import numpy as np
 
 from gan.errors import UserError
+
+if TYPE_CHECKING:
+    import av
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"})
 
@@ -46,6 +49,8 @@ def load_images(folder: str | Path) -> list[tuple[str, np.ndarray]]:
 
 def count_video_frames(path: Path) -> int:
     """Frames in the first video stream, counted from its packets (nothing is decoded)."""
+    import av  # imported where videos are read: image-only training runs without FFmpeg
+
     with av.open(str(path)) as container:
         if not container.streams.video:
             raise UserError(f"no video stream in {path}")
@@ -61,6 +66,8 @@ def sample_video_frames(path: str | Path, count: int) -> list[np.ndarray]:
     """
     if count < 1:
         raise ValueError(f"`count` must be >= 1. Received: {count}")
+    import av
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no such video file: {path}")

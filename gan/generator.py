@@ -47,24 +47,29 @@ def _up(x, skip, filters: int, *, name: str):
     return _conv_bn_act(x, filters, name=f"{name}_fuse")
 
 
-def build_generator(*, width: int = 32, res_blocks: int = 2, name: str = "generator") -> keras.Model:
+def build_generator(*, width: int = 32, res_blocks: int = 2, levels: int = 2,
+                    name: str = "generator") -> keras.Model:
     """Conv(w) → Conv(2w, /2) → Conv(4w, /2) → res blocks → ConvT(2w) → ConvT(w) → RGB.
 
     Args:
         width: channels of the first level (64 = the seed's size).
-        res_blocks: dilated residual blocks at 1/4 resolution (dilations 1, 2, 4, ...),
+        res_blocks: dilated residual blocks at the lowest resolution (dilations 1, 2, 4, ...),
             which widen the receptive field cheaply.
+        levels: stride-2 steps down (2 = the seed's 1/4 bottleneck; 3 sees 2× the context).
+            Tiles must then be multiples of `2 ** levels`.
     """
-    if width < 1 or res_blocks < 0:
-        raise ValueError(f"`width` must be >= 1 and `res_blocks` >= 0. Received: {width}, {res_blocks}")
+    if width < 1 or res_blocks < 0 or levels < 1:
+        raise ValueError("`width` and `levels` must be >= 1 and `res_blocks` >= 0. "
+                         f"Received: {width}, {levels}, {res_blocks}")
     inputs = keras.Input(shape=(None, None, 3), name="low")
-    e1 = _conv_bn_act(inputs, width, name="enc1")
-    e2 = _conv_bn_act(e1, 2 * width, strides=2, name="enc2")
-    x = _conv_bn_act(e2, 4 * width, strides=2, name="enc3")
+    skips = [_conv_bn_act(inputs, width, name="enc1")]
+    for level in range(1, levels):
+        skips.append(_conv_bn_act(skips[-1], width * 2**level, strides=2, name=f"enc{level + 1}"))
+    x = _conv_bn_act(skips[-1], width * 2**levels, strides=2, name=f"enc{levels + 1}")
     for i in range(res_blocks):
-        x = _res_block(x, 4 * width, dilation=2 ** (i % 3), name=f"res{i + 1}")
-    x = _up(x, e2, 2 * width, name="dec2")
-    x = _up(x, e1, width, name="dec1")
+        x = _res_block(x, width * 2**levels, dilation=2 ** (i % 3), name=f"res{i + 1}")
+    for level in reversed(range(levels)):
+        x = _up(x, skips[level], width * 2**level, name=f"dec{level + 1}")
     delta = layers.Conv2D(3, 3, padding="same", kernel_initializer="zeros", dtype="float32",
                           name="delta")(x)
     outputs = ResidualTanh(dtype="float32", name="enhanced")([inputs, delta])

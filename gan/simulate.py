@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import cache
 
-import av
 import cv2
 import numpy as np
 
@@ -212,6 +211,7 @@ def _camera_denoise(rgb: np.ndarray, sigma: float) -> np.ndarray:
 
 def _h264_round_trip(rgb: np.ndarray, crf: int) -> np.ndarray:
     """Encode one frame as H.264 (yuv420p, CRF `crf`) and decode it again. Even H, W."""
+    import av  # here, not at the top: image-only simulation runs without FFmpeg
     h, w = rgb.shape[:2]
     encoder = av.CodecContext.create("libx264", "w")
     encoder.width, encoder.height, encoder.pix_fmt = w, h, "yuv420p"

@@ -1,0 +1,76 @@
+"""Enhancer speed without video I/O: model-only and enhancer-only FPS, on any backend/device.
+
+Needs no FFmpeg, so it runs on the GPU machine (JAX backend, no PyAV) as well as here.
+Frames are generated dark noise-and-gradient frames held in memory; figures from one run:
+
+- model-only: the frames' 256² tiles through the generator in full batches;
+- enhancer-only: `create_enhancer(...).enhance` on `--frames-per-call` frames at a time
+  (exposure, tiling, model, stitching), what the engine's inference stage does;
+- ratio: enhancer-only ÷ model-only (the tiling/stitching overhead).
+
+    python benchmarks/bench_enhancer.py --sizes 1920x1080 --batch-size 64 --precision bfloat16
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from gan.backend import keras
+from gan.model_io import load_generator, resolve_precision
+from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
+from streamer.tiles import plan_tiles
+
+
+def dark_frame(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    ramp = np.linspace(5, 60, width, dtype=np.float32)[None, :, None]
+    noise = rng.normal(0, 6, (height, width, 3)).astype(np.float32)
+    return np.clip(ramp + noise, 0, 255).astype(np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--sizes", default="1920x1080")
+    parser.add_argument("--frames", type=int, default=32)
+    parser.add_argument("--frames-per-call", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--precision", default="auto")
+    args = parser.parse_args()
+
+    model = load_generator(args.model, precision=args.precision)
+    options = EnhanceOptions(mode="quality", batch_size=args.batch_size)
+    devices = keras.distribution.list_devices() if keras.backend.backend() == "jax" else ["cpu"]
+    print(f"backend {keras.backend.backend()}, devices {devices}, "
+          f"precision {resolve_precision(args.precision)}, batch {args.batch_size}")
+    rng = np.random.default_rng(0)
+    for size in args.sizes.split(","):
+        width, height = map(int, size.split("x"))
+        frames = [dark_frame(rng, width, height) for _ in range(args.frames_per_call)]
+        tiles_per_frame = plan_tiles(height, width, tile=options.tile, overlap=options.overlap).count
+
+        tile_model = as_tile_model(model)
+        batch = rng.uniform(-1, 1, (args.batch_size, options.tile, options.tile, 3)).astype(np.float32)
+        tile_model(batch)
+        calls = max(1, args.frames * tiles_per_frame // args.batch_size)
+        started = time.perf_counter()
+        for _ in range(calls):
+            tile_model(batch)
+        model_fps = calls * args.batch_size / tiles_per_frame / (time.perf_counter() - started)
+
+        enhancer = create_enhancer(model, options)
+        enhancer.enhance(frames)
+        rounds = max(1, args.frames // args.frames_per_call)
+        started = time.perf_counter()
+        for _ in range(rounds):
+            enhancer.enhance(frames)
+        enhancer_fps = rounds * len(frames) / (time.perf_counter() - started)
+        print(f"{size}: {tiles_per_frame} tiles/frame, model-only {model_fps:.1f} fps, "
+              f"enhancer-only {enhancer_fps:.1f} fps, ratio {enhancer_fps / model_fps:.2f}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
