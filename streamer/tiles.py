@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Sides the generator accepts are multiples of this: it halves them up to three times.
+SIZE_MULTIPLE = 8
+
 
 def check_tiling(tile: int, overlap: int) -> None:
-    """Raise `ValueError` unless `tile` is a positive multiple of 4 and 0 <= overlap <= tile/2."""
-    if tile <= 0 or tile % 4:
-        raise ValueError(f"`tile` must be a positive multiple of 4. Received: {tile}")
+    """Raise `ValueError` unless `tile` is a positive multiple of 8 and 0 <= overlap <= tile/2."""
+    if tile <= 0 or tile % SIZE_MULTIPLE:
+        raise ValueError(f"`tile` must be a positive multiple of {SIZE_MULTIPLE}. Received: {tile}")
     if not 0 <= overlap <= tile // 2:
         raise ValueError(f"`overlap` must be between 0 and tile/2 ({tile // 2}). "
                          f"Received: {overlap}")

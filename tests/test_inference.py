@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from streamer.inference import EnhanceOptions, FrameEnhancer, GainSmoother, create_enhancer
+from streamer.inference import EnhanceOptions, FrameEnhancer, LogSmoother, create_enhancer
 from streamer.tiles import plan_tiles
 
 
@@ -48,7 +48,7 @@ def test_dark_frame_is_brightened_and_black_and_white_survive():
 
 
 def test_exposure_gain_is_smoothed_over_time():
-    smoother = GainSmoother(tau=0.5)
+    smoother = LogSmoother(tau=0.5)
     assert smoother(2.0, 0.0) == pytest.approx(2.0)
     half_way = smoother(8.0, 0.5)  # one time constant later: 63% of the way in log space
     assert half_way == pytest.approx(2.0 * 4.0 ** (1 - np.exp(-1)), rel=1e-6)

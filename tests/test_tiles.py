@@ -54,7 +54,7 @@ def test_neighbouring_tiles_overlap_by_at_least_overlap():
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [
-    (250, 32),  # not a multiple of 4
+    (252, 32),  # not a multiple of 8
     (0, 0),  # empty tile
     (64, 40),  # overlap more than half a tile
     (64, -1),  # negative overlap

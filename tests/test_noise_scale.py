@@ -1,0 +1,78 @@
+"""The quality mode's noise-adaptive scale: the noise estimate and the passes it picks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamer.inference import EnhanceOptions, FrameEnhancer
+from streamer.noise import estimate_noise
+from streamer.tiles import plan_tiles
+
+
+def gradient(height: int = 120, width: int = 160) -> np.ndarray:
+    ramp = np.linspace(60, 190, width, dtype=np.float32)
+    return np.repeat(np.repeat(ramp[None, :, None], height, 0), 3, 2)
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.03, 0.08])
+def test_noise_estimate_recovers_added_gaussian_noise(sigma: float):
+    rng = np.random.default_rng(0)
+    noisy = gradient() + rng.normal(0, sigma * 255, (120, 160, 1))  # same noise in R, G, B
+    frame = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    assert estimate_noise(frame) == pytest.approx(sigma, rel=0.15)
+
+
+def test_noise_estimate_ignores_smooth_structure_and_tiny_frames():
+    assert estimate_noise(gradient().astype(np.uint8)) < 0.003
+    assert estimate_noise(np.zeros((2, 5, 3), np.uint8)) == 0.0
+
+
+class CountingModel:
+    """Identity on tiles; counts the tiles it was given."""
+
+    def __init__(self) -> None:
+        self.tiles = 0
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        self.tiles += len(batch)
+        return batch
+
+
+OPTIONS = dict(tile=32, overlap=8, batch_size=1, half_scale_noise=(0.02, 0.05))
+
+
+def grey(sigma: float, size: tuple[int, int] = (64, 96)) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    return np.clip(np.rint(rng.normal(120, sigma * 255, (*size, 3))), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("sigma", "full", "half"), [
+    (0.0, True, False),  # clean: full resolution only
+    (0.035, True, True),  # in between: both, cross-faded
+    (0.2, False, True),  # very noisy: half resolution only
+])
+def test_noise_level_picks_the_passes(sigma: float, full: bool, half: bool):
+    model = CountingModel()
+    frame = grey(sigma)
+    (out,) = FrameEnhancer(model, EnhanceOptions(**OPTIONS)).enhance([frame])
+    expected = full * plan_tiles(64, 96, tile=32, overlap=8).count \
+        + half * plan_tiles(32, 48, tile=32, overlap=8).count
+    assert model.tiles == expected
+    assert out.shape == frame.shape and out.dtype == np.uint8
+
+
+def test_half_scale_pass_keeps_brightness_and_size_on_odd_frames():
+    frame = grey(0.2, size=(61, 77))
+    (out,) = FrameEnhancer(lambda x: x, EnhanceOptions(**OPTIONS)).enhance([frame])
+    assert out.shape == frame.shape
+    assert abs(float(out.mean()) - float(frame.mean())) < 6  # identity model, identity result
+
+
+def test_half_scale_can_be_turned_off_and_bad_thresholds_are_refused():
+    model = CountingModel()
+    options = EnhanceOptions(**{**OPTIONS, "half_scale_noise": (float("inf"), float("inf"))})
+    FrameEnhancer(model, options).enhance([grey(0.2)])
+    assert model.tiles == plan_tiles(64, 96, tile=32, overlap=8).count
+    with pytest.raises(ValueError, match="half_scale_noise"):
+        EnhanceOptions(half_scale_noise=(0.05, 0.02))
