@@ -117,9 +117,12 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--overlap", type=int, default=32)
     parser.add_argument("--preset", default="medium")
+    parser.add_argument("--work-size", type=int, default=EnhanceOptions().work_size,
+                        help="realtime mode: long side of the generator's copy")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
     args = parser.parse_args()
     options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
+                             work_size=args.work_size,
                              batch_size=args.batch_size)
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision)

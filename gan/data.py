@@ -134,8 +134,8 @@ class CropSampler:
     def __init__(self, pairs: Sequence[Pair], *, crop: int = 128, batch_size: int = 8,
                  seed: int = 0, clean: Sequence[np.ndarray] = (), simulator: Simulator | None = None,
                  simulate_ratio: float = 0.0, exposure: ExposureConfig = ExposureConfig()):
-        if crop % 4:
-            raise ValueError(f"`crop` must be a multiple of 4. Received: {crop}")
+        if crop % 8:
+            raise ValueError(f"`crop` must be a multiple of 8. Received: {crop}")
         if not pairs and not (clean and simulator):
             raise UserError("no training data: give paired frames or --simulate sources")
         self.crop, self.batch_size, self.seed = crop, batch_size, seed

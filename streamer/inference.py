@@ -58,7 +58,8 @@ class EnhanceOptions:
             where it has taken over. Chosen on the validation scenes of the training data
             (never on the report set): within 0.05 dB of their best PSNR, leaning to the
             cleaner output. (inf, inf) turns it off.
-        work_size: realtime mode: the long side of the copy the generator sees.
+        work_size: realtime mode: the long side of the copy the generator sees. 224 keeps 720p
+            above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
         guide_radius, guide_eps: realtime mode: the guided filter's window and smoothness.
     """
 
@@ -69,7 +70,7 @@ class EnhanceOptions:
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     smoothing_s: float = 0.5
     half_scale_noise: tuple[float, float] = (0.015, 0.04)
-    work_size: int = 256
+    work_size: int = 224
     guide_radius: int = 1
     guide_eps: float = 1e-3
 

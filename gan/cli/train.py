@@ -44,7 +44,7 @@ def train(
     epochs: int = 100,
     steps_per_epoch: int = 200,
     batch_size: int = 8,
-    crop: Annotated[int, typer.Option(help="Training crop size (multiple of 4).")] = 128,
+    crop: Annotated[int, typer.Option(help="Training crop size (multiple of 8).")] = 128,
     width: Annotated[int, typer.Option(help="Generator width (64 = the seed's size).")] = 32,
     res_blocks: int = 2,
     lr: float = 3e-4,
