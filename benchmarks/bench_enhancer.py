@@ -3,7 +3,8 @@
 Needs no FFmpeg, so it runs on the GPU machine (JAX backend, no PyAV) as well as here.
 Frames are generated dark noise-and-gradient frames held in memory; figures from one run:
 
-- model-only: the frames' 256² tiles through the generator in full batches;
+- model-only: the frames' 256² tiles through the generator in full batches (the cost of the
+  quality mode's full-resolution pass);
 - enhancer-only: `create_enhancer(...).enhance` on `--frames-per-call` frames at a time
   (exposure, tiling, model, stitching), what the engine's inference stage does;
 - ratio: enhancer-only ÷ model-only (the tiling/stitching overhead).
@@ -33,6 +34,7 @@ def dark_frame(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
+    parser.add_argument("--mode", default="quality", choices=("quality", "realtime"))
     parser.add_argument("--sizes", default="1920x1080")
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--frames-per-call", type=int, default=4)
@@ -41,24 +43,27 @@ def main() -> None:
     args = parser.parse_args()
 
     model = load_generator(args.model, precision=args.precision)
-    options = EnhanceOptions(mode="quality", batch_size=args.batch_size)
+    options = EnhanceOptions(mode=args.mode, batch_size=args.batch_size)
     devices = keras.distribution.list_devices() if keras.backend.backend() == "jax" else ["cpu"]
     print(f"backend {keras.backend.backend()}, devices {devices}, "
-          f"precision {resolve_precision(args.precision)}, batch {args.batch_size}")
+          f"{args.mode} mode, precision {resolve_precision(args.precision)}, batch {args.batch_size}")
     rng = np.random.default_rng(0)
     for size in args.sizes.split(","):
         width, height = map(int, size.split("x"))
         frames = [dark_frame(rng, width, height) for _ in range(args.frames_per_call)]
         tiles_per_frame = plan_tiles(height, width, tile=options.tile, overlap=options.overlap).count
 
-        tile_model = as_tile_model(model)
-        batch = rng.uniform(-1, 1, (args.batch_size, options.tile, options.tile, 3)).astype(np.float32)
-        tile_model(batch)
-        calls = max(1, args.frames * tiles_per_frame // args.batch_size)
-        started = time.perf_counter()
-        for _ in range(calls):
+        model_fps = float("nan")  # realtime mode: its model cost is not per tile
+        if args.mode == "quality":
+            tile_model = as_tile_model(model)
+            batch = rng.uniform(-1, 1, (args.batch_size, options.tile, options.tile, 3)
+                                ).astype(np.float32)
             tile_model(batch)
-        model_fps = calls * args.batch_size / tiles_per_frame / (time.perf_counter() - started)
+            calls = max(1, args.frames * tiles_per_frame // args.batch_size)
+            started = time.perf_counter()
+            for _ in range(calls):
+                tile_model(batch)
+            model_fps = calls * args.batch_size / tiles_per_frame / (time.perf_counter() - started)
 
         enhancer = create_enhancer(model, options)
         enhancer.enhance(frames)

@@ -132,7 +132,7 @@ def pretrain(clean_dir: Path, out: Path, *, minutes: float, width: int, levels: 
     with context.Pool(workers, _init_worker, (str(clean_dir), crop, batch_size, wide_share)) as pool:
         budget = TimeBudget(minutes * 60, lr, lr * 0.02, out)
         model.fit(simulated_batches(pool, workers, seed * 10**9), epochs=10**6,
-                  steps_per_epoch=steps_per_epoch, callbacks=[budget], verbose=0)
+                  steps_per_epoch=steps_per_epoch, callbacks=[budget], shuffle=False, verbose=0)
     path = out / "generator.keras"  # fit ends by swapping the EMA weights in
     save_generator(_with_compute_dtype(model, "float32"), path)
     return path

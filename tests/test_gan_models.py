@@ -13,13 +13,22 @@ from gan.losses import GANLoss, ssim
 from gan.model_io import load_generator, save_generator
 
 
-@pytest.mark.parametrize("height,width", [(256, 256), (384, 512), (36, 20)])
-def test_generator_keeps_shape_and_range(height, width):
-    model = build_generator(width=8, res_blocks=1)
+@pytest.mark.parametrize("height,width,levels", [(256, 256, 2), (384, 512, 2), (36, 20, 2),
+                                                 (384, 512, 3), (40, 24, 3)])
+def test_generator_keeps_shape_and_range(height, width, levels):
+    model = build_generator(width=8, res_blocks=1, levels=levels)
     x = np.random.default_rng(0).uniform(-1, 1, (2, height, width, 3)).astype("float32")
     y = np.asarray(model.predict_on_batch(x))
     assert y.shape == x.shape
     assert np.all(np.abs(y) <= 1.0)
+
+
+def test_levels_set_the_depth_and_bad_sizes_are_refused():
+    deep = build_generator(width=4, res_blocks=1, levels=3)
+    assert deep.get_layer("enc4_conv").output.shape[-1] == 4 * 2**3  # bottleneck at 1/8
+    assert "enc4_conv" not in {layer.name for layer in build_generator(width=4).layers}
+    with pytest.raises(ValueError, match="levels"):
+        build_generator(levels=0)
 
 
 def test_untrained_generator_is_close_to_identity():
