@@ -6,6 +6,9 @@
   exposure normalisation (what the generator is given) | enhanced.
 - docs/eval_examples.jpg: simulated pairs from the report set: low | enhanced | reference.
 - docs/real_video.jpg: frames of the real night clips: input | realtime | quality.
+- docs/noise_scale.jpg: heavy noise (the shipped sample, a report-set image): exposure
+  normalisation alone | quality mode at full resolution only | quality mode as shipped
+  (the noise-adaptive half-resolution pass mixed in).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from streamer.inference import EnhanceOptions, create_enhancer
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REAL_PHOTOS = ("DICM_02", "DICM_08", "DICM_14", "DICM_17", "DICM_20", "DICM_25")
 EVAL_IMAGES = ("set14_003", "set5_003", "set14_012")
+NOISY = ((Path(__file__).resolve().parents[1] / "samples" / "night.mp4", 2.0),
+         (DATA / "sim-lowlight" / "eval" / "low" / "set14_011.png", None))
 # Only the MIT-licensed dashcam clip: the other real clip has no licence to be copied from.
 CLIPS = (("night_dashcam_highway_360p.mp4", 10.0), ("night_dashcam_highway_360p.mp4", 25.0))
 
@@ -81,6 +86,15 @@ def main() -> None:
         frame = clip_frame(DATA / "real-video" / clip, seconds)
         rows.append([frame, realtime.enhance_image(frame), quality.enhance_image(frame)])
     save(args.out / "real_video.jpg", grid(rows, 200))
+
+    full_only = create_enhancer(model, EnhanceOptions(half_scale_noise=(np.inf, np.inf)))
+    rows = []
+    for path, seconds in NOISY:
+        low = read_image(path) if seconds is None else clip_frame(path, seconds)
+        low = low[:, : low.shape[0] * 4 // 3]  # a 4:3 crop keeps the panels large
+        rows.append([to_uint8(prepare_input(low)), full_only.enhance_image(low),
+                     quality.enhance_image(low)])
+    save(args.out / "noise_scale.jpg", grid(rows, 240))
 
 
 if __name__ == "__main__":
