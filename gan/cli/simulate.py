@@ -11,6 +11,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
 from gan.frame_sources import load_named_frames
 from gan.simulate import PRESETS, simulate_lowlight
@@ -76,7 +77,7 @@ def simulate(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run_app(app, "simulate")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -123,7 +124,8 @@ def _run_with_progress(trainer, quiet: bool) -> None:
 
 
 def main() -> None:
-    app()
+    """Console-script entry point."""
+    run_app(app, "train")
 
 
 if __name__ == "__main__":

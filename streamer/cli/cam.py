@@ -19,9 +19,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
 from streamer.camera import CameraSource, CaptureRequest, open_source
 from streamer.cli.common import (
+    CRF_RANGE,
     DEFAULTS,
     BatchOption,
     ModelOption,
@@ -101,7 +103,8 @@ def enhance_cam(
     batch_size: BatchOption = DEFAULTS.batch_size,
     record: Annotated[Path | None, typer.Option(
         help="Also write the enhanced stream to this file, at the real capture rate.")] = None,
-    crf: Annotated[int, typer.Option(help="Recording quality (H.264 CRF, lower = better).")] = 20,
+    crf: Annotated[int, typer.Option(
+        **CRF_RANGE, help="Recording quality (H.264 CRF, lower = better).")] = 20,
     preset: Annotated[str, typer.Option(
         help="Recording encoder preset (ultrafast: least CPU taken from the model, larger files).")
     ] = "ultrafast",
@@ -149,4 +152,4 @@ def enhance_cam(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run_app(app, "enhance-cam")

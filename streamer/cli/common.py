@@ -28,6 +28,7 @@ ModeOption = Annotated[str, typer.Option(
     "carried to full resolution by a guided filter: many times faster).")]
 PrecisionOption = Annotated[str, typer.Option(
     "--precision", help="auto (bfloat16 where the CPU computes it natively), float32 or bfloat16.")]
+CRF_RANGE = {"min": 0, "max": 51}  # x264's --crf scale; out of range is a usage error (exit 2)
 
 
 DEFAULTS = EnhanceOptions()  # the CLI defaults are the library's, defined once

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gan.cli import run_app
 from gan.data import find_pairs
 from gan.errors import UserError, exit_on_error
 from gan.metrics import psnr_ssim
@@ -66,7 +67,7 @@ def evaluate(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run_app(app, "evaluate")
 
 
 if __name__ == "__main__":

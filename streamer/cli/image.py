@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
 from streamer.cli import common
 from streamer.images import check_image_suffix, list_images, read_rgb, write_rgb
@@ -71,7 +72,7 @@ def enhance_image(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run_app(app, "enhance-image")
 
 
 if __name__ == "__main__":

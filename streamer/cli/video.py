@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from gan.cli import run_app
 from gan.errors import exit_on_error
 from streamer.cli import common
 from streamer.dashboard import Dashboard
@@ -31,7 +32,8 @@ def enhance_video(
     tile: common.TileOption = common.DEFAULTS.tile,
     overlap: common.OverlapOption = common.DEFAULTS.overlap,
     codec: Annotated[str, typer.Option(help="Video encoder (FFmpeg name).")] = "libx264",
-    crf: Annotated[int, typer.Option(help="Constant rate factor (lower = better).")] = 18,
+    crf: Annotated[int, typer.Option(**common.CRF_RANGE,
+                                     help="Constant rate factor (lower = better).")] = 18,
     preset: Annotated[str, typer.Option(help="Encoder speed preset.")] = "medium",
     precision: common.PrecisionOption = "auto",
     overwrite: common.OverwriteOption = False,
@@ -66,7 +68,7 @@ def enhance_video(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run_app(app, "enhance-video")
 
 
 if __name__ == "__main__":
