@@ -80,7 +80,7 @@ def sample_video_frames(path: str | Path, count: int) -> list[np.ndarray]:
             stream.thread_type = "AUTO"
             for index, frame in enumerate(_decode(container, stream)):
                 if index in wanted:
-                    frames.append(frame.to_ndarray(format="rgb24"))
+                    frames.append(upright(frame))
                 if len(frames) == len(wanted):
                     break
     except av.error.EOFError:
@@ -90,6 +90,13 @@ def sample_video_frames(path: str | Path, count: int) -> list[np.ndarray]:
     if not frames:
         raise UserError(f"no frames in video {path}")
     return frames
+
+
+def upright(frame: av.VideoFrame) -> np.ndarray:
+    """The frame as uint8 RGB (H, W, 3) with its display rotation applied."""
+    pixels = frame.to_ndarray(format="rgb24")
+    quarter_turns = round((frame.rotation or 0) / 90) % 4  # counter-clockwise
+    return np.ascontiguousarray(np.rot90(pixels, quarter_turns)) if quarter_turns else pixels
 
 
 def _decode(container: av.container.InputContainer, stream: av.VideoStream

@@ -14,9 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
 from gan.errors import UserError
+from gan.frame_sources import upright
 from streamer.frames import Frame
 
 DEFAULT_FRAME_RATE = Fraction(30)
@@ -53,13 +53,6 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.Vide
         kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
         raise UserError(f"no video stream in {path} (it has: {kinds})")
     return container.streams.video[0]
-
-
-def upright(frame: av.VideoFrame) -> np.ndarray:
-    """The frame as uint8 RGB (H, W, 3) with its display rotation applied."""
-    pixels = frame.to_ndarray(format="rgb24")
-    quarter_turns = round((frame.rotation or 0) / 90) % 4  # counter-clockwise
-    return np.ascontiguousarray(np.rot90(pixels, quarter_turns)) if quarter_turns else pixels
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from gan.cli.train import app
 from gan.data import Pair, load_video_pairs
 from gan.errors import UserError
+from gan.frame_sources import sample_video_frames
 from gan.generator import build_generator
 from gan.model_io import load_generator, save_generator
 from gan.simulate import LowLightParams, render
@@ -27,6 +28,16 @@ def test_paired_videos_give_aligned_pairs(tmp_path):
     for pair in pairs:
         assert pair.low.shape == pair.high.shape == (64, 64, 3)
         assert pair.low.mean() < pair.high.mean()
+
+
+def test_video_frames_for_training_are_upright(tmp_path):
+    frames = [np.full((48, 64, 3), 20, np.uint8) for _ in range(4)]
+    for frame in frames:
+        frame[:8, :8] = 255  # stored top-left
+    clip = write_clip(tmp_path / "phone.mp4", frames, rotation=-90)  # shown turned clockwise
+    (first, *_) = sample_video_frames(clip, 2)
+    assert first.shape == (64, 48, 3)
+    assert first[:6, -6:].mean() > 200 and first[:6, :6].mean() < 150  # the mark: top-right
 
 
 def test_paired_videos_of_different_lengths_are_refused(tmp_path):
