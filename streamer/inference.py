@@ -58,6 +58,9 @@ class EnhanceOptions:
             where it has taken over. Chosen on the validation scenes of the training data
             (never on the report set): within 0.05 dB of their best PSNR, leaning to the
             cleaner output. (inf, inf) turns it off.
+        half_scale_eps: quality mode: the guided filter's smoothness when carrying the
+            half-resolution pass up; higher than realtime's, since that pass runs only on
+            noisy frames, whose full-resolution guide is mostly noise (chosen on validation).
         work_size: realtime mode: the long side of the copy the generator sees. 224 keeps 720p
             above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
         guide_radius, guide_eps: realtime mode: the guided filter's window and smoothness.
@@ -70,6 +73,7 @@ class EnhanceOptions:
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     smoothing_s: float = 0.5
     half_scale_noise: tuple[float, float] = (0.015, 0.04)
+    half_scale_eps: float = 0.03
     work_size: int = 224
     guide_radius: int = 1
     guide_eps: float = 1e-3
@@ -242,7 +246,7 @@ class _FrameWork:
         if self.small_grid is not None:
             small_out = np.clip((stitch(outputs, self.small_grid) + 1.0) * 0.5, 0.0, 1.0)
             half = guided_upsample(self.normalised, self.small, small_out.astype(np.float32),
-                                   radius=options.guide_radius, eps=options.guide_eps)
+                                   radius=options.guide_radius, eps=options.half_scale_eps)
             result = half if result is None else cv2.addWeighted(
                 result, 1.0 - self.half_weight, half, self.half_weight, 0.0)
         return result
