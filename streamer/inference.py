@@ -176,13 +176,11 @@ class FrameEnhancer:
     def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
         """Exposure, noise level and the tile grids of the passes this frame needs."""
         check_frame(frame)
+        o = self.options
         lut = self.exposure_lut(frame, timestamp)
         normalised = cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8))
-        start, full = self.options.half_scale_noise
         noise = self._noise_smoother(estimate_noise(normalised), timestamp)
-        half = float(np.clip((noise - start) / (full - start), 0, 1)) if full > start \
-            else float(noise >= full)
-        o = self.options
+        half = half_scale_weight(noise, *o.half_scale_noise)
         work = _FrameWork(half_weight=half, normalised=normalised)
         if half < 1:
             work.full_input = (lut * 2.0 - 1.0)[frame]
@@ -250,6 +248,13 @@ class _FrameWork:
             result = half if result is None else cv2.addWeighted(
                 result, 1.0 - self.half_weight, half, self.half_weight, 0.0)
         return result
+
+
+def half_scale_weight(noise: float, start: float, full: float) -> float:
+    """The half-resolution pass's share: 0 below `start`, rising linearly to 1 at `full`."""
+    if full <= start:
+        return float(noise >= full)
+    return min(1.0, max(0.0, (noise - start) / (full - start)))
 
 
 def check_frame(frame: np.ndarray) -> None:
