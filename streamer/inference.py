@@ -58,6 +58,10 @@ class EnhanceOptions:
             where it has taken over. Chosen on the validation scenes of the training data
             (never on the report set): within 0.05 dB of their best PSNR, leaning to the
             cleaner output. (inf, inf) turns it off.
+        generator_gains: the frame-level exposure gains between which the generator's result
+            fades in. Below the first the frame only gets its exposure curve: it was not
+            dark, and the generator, trained on frames that all needed 5× or more, turns
+            the skies of such frames white. From the second up its result is used alone.
         half_scale_eps: quality mode: the guided filter's smoothness when carrying the
             half-resolution pass up; higher than realtime's, since that pass runs only on
             noisy frames, whose full-resolution guide is mostly noise (chosen on validation).
@@ -74,6 +78,7 @@ class EnhanceOptions:
     smoothing_s: float = 0.5
     half_scale_noise: tuple[float, float] = (0.015, 0.04)
     half_scale_eps: float = 0.03
+    generator_gains: tuple[float, float] = (2.0, 5.0)
     work_size: int = 224
     guide_radius: int = 1
     guide_eps: float = 1e-3
@@ -84,6 +89,9 @@ class EnhanceOptions:
             raise ValueError(f"`batch_size` must be >= 1. Received: {self.batch_size}")
         if self.smoothing_s < 0:
             raise ValueError(f"`smoothing_s` must be >= 0. Received: {self.smoothing_s}")
+        if not 0 < self.generator_gains[0] <= self.generator_gains[1]:
+            raise ValueError("`generator_gains` must be (start, full) with 0 < start <= full. "
+                             f"Received: {self.generator_gains}")
         start, full = self.half_scale_noise
         if not 0 <= start <= full:
             raise ValueError("`half_scale_noise` must be (start, full) with 0 <= start <= full. "
@@ -177,11 +185,13 @@ class FrameEnhancer:
         """Exposure, noise level and the tile grids of the passes this frame needs."""
         check_frame(frame)
         o = self.options
-        lut = self.exposure_lut(frame, timestamp)
+        lut, strength = self.exposure(frame, timestamp)
         normalised = cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8))
         noise = self._noise_smoother(estimate_noise(normalised), timestamp)
-        half = half_scale_weight(noise, *o.half_scale_noise)
-        work = _FrameWork(half_weight=half, normalised=normalised)
+        half = ramp(noise, *o.half_scale_noise)
+        work = _FrameWork(half_weight=half, normalised=normalised, strength=strength)
+        if strength == 0:  # not a dark frame: its exposure curve is all it gets
+            return work
         if half < 1:
             work.full_input = (lut * 2.0 - 1.0)[frame]
             work.full_grid = plan_tiles(*frame.shape[:2], tile=o.tile, overlap=o.overlap)
@@ -192,11 +202,12 @@ class FrameEnhancer:
             work.small_grid = plan_tiles(*work.small.shape[:2], tile=o.tile, overlap=o.overlap)
         return work
 
-    def exposure_lut(self, frame: np.ndarray, timestamp: float | None) -> np.ndarray:
-        """The frame's (time-smoothed) exposure curve on the 256 levels: float32 in [0, 1]."""
-        config = self.options.exposure
-        gain = self._smoother(estimate_gain(frame, config), timestamp)
-        return apply_gain(LEVELS, gain)
+    def exposure(self, frame: np.ndarray, timestamp: float | None) -> tuple[np.ndarray, float]:
+        """The frame's (time-smoothed) exposure curve on the 256 levels, float32 in [0, 1],
+        and the generator's strength at that gain (`EnhanceOptions.generator_gains`)."""
+        gain = self._smoother(estimate_gain(frame, self.options.exposure), timestamp)
+        start, full = self.options.generator_gains
+        return apply_gain(LEVELS, gain), ramp(math.log(gain), math.log(start), math.log(full))
 
     def _run_batches(self, tiles: np.ndarray) -> np.ndarray:
         """Run tiles through the model in full batches of `batch_size` (the last one padded)."""
@@ -218,6 +229,7 @@ class _FrameWork:
 
     half_weight: float  # 0: full resolution only, 1: half resolution only
     normalised: np.ndarray  # uint8, exposure-normalised
+    strength: float  # the generator's share of the result; the rest is `normalised`
     full_input: np.ndarray | None = None  # float32 in [-1, 1]
     full_grid: TileGrid | None = None
     small: np.ndarray | None = None  # uint8, half size
@@ -247,14 +259,24 @@ class _FrameWork:
                                    radius=options.guide_radius, eps=options.half_scale_eps)
             result = half if result is None else cv2.addWeighted(
                 result, 1.0 - self.half_weight, half, self.half_weight, 0.0)
-        return result
+        return with_strength(result, self.normalised, self.strength)
 
 
-def half_scale_weight(noise: float, start: float, full: float) -> float:
-    """The half-resolution pass's share: 0 below `start`, rising linearly to 1 at `full`."""
+def ramp(value: float, start: float, full: float) -> float:
+    """0 below `start`, rising linearly to 1 at `full` (a step where they are equal)."""
     if full <= start:
-        return float(noise >= full)
-    return min(1.0, max(0.0, (noise - start) / (full - start)))
+        return float(value >= full)
+    return min(1.0, max(0.0, (value - start) / (full - start)))
+
+
+def with_strength(enhanced: np.ndarray | None, normalised: np.ndarray, strength: float
+                  ) -> np.ndarray:
+    """`strength` of the generator's result over the exposure-normalised frame."""
+    if enhanced is None or strength <= 0:
+        return normalised
+    if strength >= 1:
+        return enhanced
+    return cv2.addWeighted(enhanced, strength, normalised, 1.0 - strength, 0.0)
 
 
 def check_frame(frame: np.ndarray) -> None:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from streamer.guided import guided_upsample
-from streamer.inference import EnhanceOptions, FrameEnhancer, check_timestamps
+from streamer.inference import EnhanceOptions, FrameEnhancer, check_frame, check_timestamps, with_strength
 from streamer.tiles import SIZE_MULTIPLE
 
 
@@ -36,17 +36,21 @@ class RealtimeEnhancer(FrameEnhancer):
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
         timestamps = check_timestamps(frames, timestamps)
-        fulls, smalls = [], []
+        fulls, smalls, strengths = [], [], []
         for frame, timestamp in zip(frames, timestamps, strict=True):
-            lut = self.exposure_lut(frame, timestamp)
+            check_frame(frame)
+            lut, strength = self.exposure(frame, timestamp)
             full = cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8))
             h, w = work_shape(*frame.shape[:2], self.options.work_size)
             fulls.append(full)
             smalls.append(cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA))
+            strengths.append(strength)
         outputs = self._run_grouped(smalls)
         o = self.options
-        return [guided_upsample(full, small, out, radius=o.guide_radius, eps=o.guide_eps)
-                for full, small, out in zip(fulls, smalls, outputs, strict=True)]
+        return [with_strength(guided_upsample(full, small, out, radius=o.guide_radius,
+                                              eps=o.guide_eps), full, strength)
+                for full, small, out, strength in zip(fulls, smalls, outputs, strengths,
+                                                      strict=True)]
 
     def _run_grouped(self, smalls: list[np.ndarray]) -> list[np.ndarray]:
         """Generator outputs in [0, 1], one model call per distinct frame size."""

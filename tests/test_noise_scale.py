@@ -1,11 +1,12 @@
-"""The quality mode's noise-adaptive scale: the noise estimate and the passes it picks."""
+"""The quality mode's noise-adaptive scale (the noise estimate, the passes it picks) and the
+generator's strength by exposure gain."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from streamer.inference import EnhanceOptions, FrameEnhancer
+from streamer.inference import EnhanceOptions, FrameEnhancer, create_enhancer
 from streamer.noise import estimate_noise
 from streamer.tiles import plan_tiles
 
@@ -28,18 +29,24 @@ def test_noise_estimate_ignores_smooth_structure_and_tiny_frames():
     assert estimate_noise(np.zeros((2, 5, 3), np.uint8)) == 0.0
 
 
-class CountingModel:
-    """Identity on tiles; counts the tiles it was given."""
+def darken(batch: np.ndarray) -> np.ndarray:
+    return np.clip(batch - 0.5, -1.0, 1.0)  # a "generator" that visibly changes every tile
 
-    def __init__(self) -> None:
-        self.tiles = 0
+
+class CountingModel:
+    """`function` (identity by default) on tiles; counts the tiles it was given."""
+
+    def __init__(self, function=lambda batch: batch) -> None:
+        self.function, self.tiles = function, 0
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         self.tiles += len(batch)
-        return batch
+        return self.function(batch)
 
 
-OPTIONS = dict(tile=32, overlap=8, batch_size=1, half_scale_noise=(0.02, 0.05))
+# generator_gains: full strength at any gain, so these grey test frames reach the model.
+OPTIONS = dict(tile=32, overlap=8, batch_size=1, half_scale_noise=(0.02, 0.05),
+               generator_gains=(0.1, 0.1))
 
 
 def grey(sigma: float, size: tuple[int, int] = (64, 96)) -> np.ndarray:
@@ -76,3 +83,34 @@ def test_half_scale_can_be_turned_off_and_bad_thresholds_are_refused():
     assert model.tiles == plan_tiles(64, 96, tile=32, overlap=8).count
     with pytest.raises(ValueError, match="half_scale_noise"):
         EnhanceOptions(half_scale_noise=(0.05, 0.02))
+
+
+@pytest.mark.parametrize("mode", ["quality", "realtime"])
+def test_frames_that_are_not_dark_only_get_their_exposure_curve(mode: str):
+    from skimage import data
+
+    from gan.data import prepare_input, to_uint8
+
+    bright = data.coffee()  # a normally exposed photo: gain 1.3
+    model = CountingModel(darken)  # were it used at all, the output would be darker
+    enhancer = create_enhancer(model, EnhanceOptions(mode=mode, tile=64, overlap=16))
+    (out,) = enhancer.enhance([bright])
+    assert np.abs(out.astype(int) - to_uint8(prepare_input(bright)).astype(int)).max() <= 1
+    if mode == "quality":
+        assert model.tiles == 0  # not even run
+
+
+@pytest.mark.parametrize("mode", ["quality", "realtime"])
+def test_dark_frames_get_the_generator_in_full(mode: str):
+    from gan.data import prepare_input, to_uint8
+
+    dark = np.clip(gradient() * 0.05, 0, 255).astype(np.uint8)  # needs far more than 5×
+    options = EnhanceOptions(mode=mode, tile=64, overlap=16, work_size=64)
+    (out,) = create_enhancer(darken, options).enhance([dark])
+    normalised = to_uint8(prepare_input(dark)).astype(int)
+    assert out.astype(int).mean() < normalised.mean() - 40  # all of the generator's darkening
+
+
+def test_generator_strength_thresholds_are_checked():
+    with pytest.raises(ValueError, match="generator_gains"):
+        EnhanceOptions(generator_gains=(5.0, 2.0))
