@@ -26,7 +26,7 @@ from gan.model_io import load_generator
 from streamer.inference import EnhanceOptions, create_enhancer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-REAL_PHOTOS = ("DICM_02", "DICM_08", "DICM_14", "DICM_17", "DICM_20", "DICM_25")
+REAL_PHOTOS = ("DICM_02", "DICM_08", "DICM_14", "DICM_17", "DICM_25", "DICM_37")
 EVAL_IMAGES = ("set14_003", "set5_003", "set14_012")
 NOISY = ((Path(__file__).resolve().parents[1] / "samples" / "night.mp4", 2.0),
          (DATA / "sim-lowlight" / "eval" / "low" / "set14_011.png", None))
