@@ -22,17 +22,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import cv2
 import numpy as np
 
-from gan.backend import keras
 from gan.data import to_uint8
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample
 from streamer.noise import estimate_noise
 from streamer.tiles import TileGrid, check_tiling, plan_tiles, split, stitch
+
+if TYPE_CHECKING:  # Keras loads in seconds: `--help` and the tests of the pure stages skip it
+    from gan.backend import keras
 
 Mode = Literal["quality", "realtime"]
 MODES: tuple[Mode, ...] = ("quality", "realtime")
@@ -109,7 +111,7 @@ class Enhancer(Protocol):
 
 def as_tile_model(model: keras.Model | TileModel) -> TileModel:
     """A function from a (N, t, t, 3) float32 batch in [-1, 1] to the same, for any model."""
-    if isinstance(model, keras.Model):
+    if hasattr(model, "predict_on_batch"):  # a keras.Model, without importing Keras here
         return lambda batch: np.asarray(model.predict_on_batch(batch), dtype=np.float32)
     return model
 

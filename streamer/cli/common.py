@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from gan.errors import UserError
-from gan.model_io import load_generator
 from streamer.inference import MODES, EnhanceOptions
 
 ModelOption = Annotated[Path | None, typer.Option(
@@ -54,6 +53,8 @@ def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "qu
 
 def load_model(path: Path | None, precision: str):
     """The generator from `path` (default model when None) at `precision`."""
+    from gan.model_io import load_generator  # here: Keras takes seconds to import
+
     return load_generator(path, precision=precision)
 
 
