@@ -1,7 +1,8 @@
 """Enhancer speed without video I/O: model-only and enhancer-only FPS, on any backend/device.
 
 Needs no FFmpeg, so it runs on the GPU machine (JAX backend, no PyAV) as well as here.
-Frames are generated dark noise-and-gradient frames held in memory; figures from one run:
+Frames are `bench_video`'s generated dim, textured, low-noise frames held in memory (so the
+quality mode runs its full-resolution pass only); figures from one run:
 
 - model-only: the frames' 256² tiles through the generator in full batches (the cost of the
   quality mode's full-resolution pass);
@@ -22,13 +23,8 @@ import numpy as np
 from gan.backend import keras
 from gan.model_io import load_generator, resolve_precision
 from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
+from streamer.synthetic import dark_frames
 from streamer.tiles import plan_tiles
-
-
-def dark_frame(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    ramp = np.linspace(5, 60, width, dtype=np.float32)[None, :, None]
-    noise = rng.normal(0, 6, (height, width, 3)).astype(np.float32)
-    return np.clip(ramp + noise, 0, 255).astype(np.uint8)
 
 
 def main() -> None:
@@ -50,7 +46,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     for size in args.sizes.split(","):
         width, height = map(int, size.split("x"))
-        frames = [dark_frame(rng, width, height) for _ in range(args.frames_per_call)]
+        frames = list(dark_frames(args.frames_per_call, width, height))
         tiles_per_frame = plan_tiles(height, width, tile=options.tile, overlap=options.overlap).count
 
         model_fps = float("nan")  # realtime mode: its model cost is not per tile

@@ -17,6 +17,11 @@ from gan.errors import UserError
 from gan.exposure import ExposureConfig, normalise_exposure
 from gan.frame_sources import count_video_frames, image_files, read_image, sample_video_frames
 
+# The generator halves its input up to MAX_LEVELS times, so the sides of crops, tiles and
+# work copies are multiples of SIZE_MULTIPLE.
+MAX_LEVELS = 3
+SIZE_MULTIPLE = 2**MAX_LEVELS
+
 # Folder layouts accepted under DATA: plain, and the LOL dataset's.
 LAYOUTS = ("", "our485", "eval15", "train", "eval", "test")
 
@@ -134,8 +139,8 @@ class CropSampler:
     def __init__(self, pairs: Sequence[Pair], *, crop: int = 128, batch_size: int = 8,
                  seed: int = 0, clean: Sequence[np.ndarray] = (), simulator: Simulator | None = None,
                  simulate_ratio: float = 0.0, exposure: ExposureConfig = ExposureConfig()):
-        if crop % 8:
-            raise ValueError(f"`crop` must be a multiple of 8. Received: {crop}")
+        if crop % SIZE_MULTIPLE:
+            raise ValueError(f"`crop` must be a multiple of {SIZE_MULTIPLE}. Received: {crop}")
         if not pairs and not (clean and simulator):
             raise UserError("no training data: give paired frames or --simulate sources")
         self.crop, self.batch_size, self.seed = crop, batch_size, seed

@@ -1,6 +1,7 @@
 """The generator: the seed's encoder–decoder with U-Net skips and a residual output.
 
-Fully convolutional: any tile whose sides are multiples of 4 works. Pixels are RGB in
+Fully convolutional: any tile whose sides are multiples of `2 ** levels` works (the engine
+uses multiples of 8, `gan.data.SIZE_MULTIPLE`). Pixels are RGB in
 [-1, 1], in and out. The output is the input nudged in tanh's pre-activation space,
 so an untrained generator starts as the identity on exposure-normalised frames.
 """
@@ -8,6 +9,7 @@ so an untrained generator starts as the identity on exposure-normalised frames.
 from __future__ import annotations
 
 from gan.backend import keras
+from gan.data import MAX_LEVELS
 
 layers = keras.layers
 ops = keras.ops
@@ -49,7 +51,8 @@ def _up(x, skip, filters: int, *, name: str):
 
 def build_generator(*, width: int = 32, res_blocks: int = 2, levels: int = 2,
                     name: str = "generator") -> keras.Model:
-    """Conv(w) → Conv(2w, /2) → Conv(4w, /2) → res blocks → ConvT(2w) → ConvT(w) → RGB.
+    """Conv(w) → Conv(2w, /2) → Conv(4w, /2) → res blocks → ConvT(2w) → ConvT(w) → RGB
+    (for 2 levels; each further level adds one more halving and doubling).
 
     Args:
         width: channels of the first level (64 = the seed's size).
@@ -58,9 +61,9 @@ def build_generator(*, width: int = 32, res_blocks: int = 2, levels: int = 2,
         levels: stride-2 steps down (2 = the seed's 1/4 bottleneck; 3 sees 2× the context).
             Tiles must then be multiples of `2 ** levels`.
     """
-    if width < 1 or res_blocks < 0 or levels < 1:
-        raise ValueError("`width` and `levels` must be >= 1 and `res_blocks` >= 0. "
-                         f"Received: {width}, {levels}, {res_blocks}")
+    if width < 1 or res_blocks < 0 or not 1 <= levels <= MAX_LEVELS:
+        raise ValueError(f"`width` must be >= 1, `levels` 1 to {MAX_LEVELS} and `res_blocks` "
+                         f">= 0. Received: {width}, {levels}, {res_blocks}")
     inputs = keras.Input(shape=(None, None, 3), name="low")
     skips = [_conv_bn_act(inputs, width, name="enc1")]
     for level in range(1, levels):
@@ -74,3 +77,12 @@ def build_generator(*, width: int = 32, res_blocks: int = 2, levels: int = 2,
                           name="delta")(x)
     outputs = ResidualTanh(dtype="float32", name="enhanced")([inputs, delta])
     return keras.Model(inputs, outputs, name=name)
+
+
+def architecture_of(model: keras.Model) -> dict[str, int]:
+    """The `build_generator` arguments that rebuild `model`'s shape: width, levels, res_blocks."""
+    names = {layer.name for layer in model.layers}
+    levels = sum(1 for n in names if n.startswith("enc") and n.endswith("_conv")) - 1
+    res_blocks = sum(1 for n in names if n.startswith("res") and n.endswith("_add"))
+    return {"width": int(model.get_layer("enc1_conv").filters), "levels": levels,
+            "res_blocks": res_blocks}

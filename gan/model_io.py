@@ -40,7 +40,7 @@ def resolve_precision(precision: Precision) -> Literal["float32", "bfloat16"]:
     return "float32"
 
 
-def _with_compute_dtype(model: keras.Model, policy: str) -> keras.Model:
+def with_compute_dtype(model: keras.Model, policy: str) -> keras.Model:
     """Rebuild `model` with every layer but the float32 output layers under `policy`."""
     config = copy.deepcopy(model.get_config())
     for layer in config["layers"]:
@@ -70,7 +70,7 @@ def load_generator(path: str | Path | None = None, *, precision: Precision = "fl
     if not isinstance(model, keras.Model) or len(model.inputs) != 1 or model.inputs[0].shape[-1] != 3:
         raise UserError(f"model file {path} is not a generator (expects one RGB input)")
     if resolve_precision(precision) == "bfloat16":
-        model = _with_compute_dtype(model, "mixed_bfloat16")
+        model = with_compute_dtype(model, "mixed_bfloat16")
     return model
 
 

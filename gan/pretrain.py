@@ -28,11 +28,12 @@ import numpy as np
 import typer
 
 from gan.backend import keras
+from gan.cli import run_app
 from gan.data import CropSampler
 from gan.frame_sources import load_images
 from gan.generator import build_generator
 from gan.losses import l1_loss, ssim_loss
-from gan.model_io import _with_compute_dtype, save_generator
+from gan.model_io import save_generator, with_compute_dtype
 from gan.simulate import SimulatorConfig, simulate_lowlight
 
 _SAMPLER: CropSampler | None = None
@@ -108,7 +109,7 @@ class TimeBudget(keras.callbacks.Callback):
                 writer.writeheader()
             writer.writerow(row)
         print(row, flush=True)
-        save_generator(_with_compute_dtype(self.model, "float32"), self.out / "last.keras")
+        save_generator(with_compute_dtype(self.model, "float32"), self.out / "last.keras")
         if self.fraction() >= 1.0:
             self.model.stop_training = True
 
@@ -118,10 +119,12 @@ def pretrain(clean_dir: Path, out: Path, *, minutes: float, width: int, levels: 
              wide_share: float, workers: int, bfloat16: bool, seed: int = 0) -> Path:
     """Train a fresh generator for `minutes` and export it; returns the `.keras` path."""
     out.mkdir(parents=True, exist_ok=True)
-    if bfloat16:
-        keras.config.set_dtype_policy("mixed_bfloat16")
     keras.utils.set_random_seed(seed)
-    model = build_generator(width=width, levels=levels, res_blocks=res_blocks)
+    keras.config.set_dtype_policy("mixed_bfloat16" if bfloat16 else "float32")
+    try:
+        model = build_generator(width=width, levels=levels, res_blocks=res_blocks)
+    finally:
+        keras.config.set_dtype_policy("float32")
     model.compile(optimizer=keras.optimizers.Adam(lr, beta_2=0.99, use_ema=True,
                                                   ema_momentum=0.999),
                   loss=reconstruction_loss())
@@ -134,7 +137,7 @@ def pretrain(clean_dir: Path, out: Path, *, minutes: float, width: int, levels: 
         model.fit(simulated_batches(pool, workers, seed * 10**9), epochs=10**6,
                   steps_per_epoch=steps_per_epoch, callbacks=[budget], shuffle=False, verbose=0)
     path = out / "generator.keras"  # fit ends by swapping the EMA weights in
-    save_generator(_with_compute_dtype(model, "float32"), path)
+    save_generator(with_compute_dtype(model, "float32"), path)
     return path
 
 
@@ -160,5 +163,8 @@ def main(
     print(f"wrote {path}")
 
 
+app = typer.Typer(add_completion=False)
+app.command()(main)
+
 if __name__ == "__main__":
-    typer.run(main)
+    run_app(app, "python -m gan.pretrain")

@@ -17,7 +17,7 @@ import numpy as np
 
 from gan.backend import keras
 from gan.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
-from gan.data import CropSampler, Pair, prepare_input, to_uint8
+from gan.data import SIZE_MULTIPLE, CropSampler, Pair, prepare_input, to_uint8
 from gan.discriminator import build_discriminator
 from gan.errors import UserError
 from gan.gan_model import LossWeights, LowLightGAN
@@ -36,6 +36,7 @@ class TrainConfig:
     crop: int = 128
     width: int = 32
     res_blocks: int = 2
+    levels: int = 2
     disc_width: int = 32
     lr: float = 3e-4
     min_lr_ratio: float = 0.05
@@ -47,7 +48,7 @@ class TrainConfig:
     seed: int = 0
     bfloat16: bool = False
 
-    ARCHITECTURE = ("width", "res_blocks", "disc_width")
+    ARCHITECTURE = ("width", "res_blocks", "levels", "disc_width")
 
 
 @dataclass
@@ -63,8 +64,9 @@ def build_gan(config: TrainConfig) -> LowLightGAN:
     """Generator, discriminator and EMA copy under the run's precision, compiled."""
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.bfloat16 else "float32")
     try:
-        generator = build_generator(width=config.width, res_blocks=config.res_blocks)
-        ema = build_generator(width=config.width, res_blocks=config.res_blocks, name="ema")
+        shape = dict(width=config.width, res_blocks=config.res_blocks, levels=config.levels)
+        generator = build_generator(**shape)
+        ema = build_generator(**shape, name="ema")
         ema.set_weights(generator.get_weights())
         discriminator = build_discriminator(width=config.disc_width)
     finally:
@@ -79,16 +81,16 @@ def build_gan(config: TrainConfig) -> LowLightGAN:
 
 def export_generator(gan: LowLightGAN, config: TrainConfig) -> keras.Model:
     """A float32 copy of the EMA generator: the model that ships and that validation scores."""
-    model = build_generator(width=config.width, res_blocks=config.res_blocks)
+    model = build_generator(width=config.width, res_blocks=config.res_blocks, levels=config.levels)
     model.set_weights([np.asarray(w, np.float32) for w in gan.ema.get_weights()])
     return model
 
 
 def enhance_full(model: keras.Model, low: np.ndarray) -> np.ndarray:
-    """Run `model` on a whole frame (cropped to multiples of 4, then padded back by edge copy)."""
+    """Run `model` on a whole frame (reflect-padded to multiples of SIZE_MULTIPLE, then cropped)."""
     h, w = low.shape[:2]
     x = prepare_input(low)
-    ph, pw = (-h) % 4, (-w) % 4
+    ph, pw = (-h) % SIZE_MULTIPLE, (-w) % SIZE_MULTIPLE
     x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect") if (ph or pw) else x
     out = model.predict_on_batch(x[None])[0][:h, :w]
     return to_uint8(out)
@@ -134,14 +136,16 @@ class Trainer:
                 self.gan.ema.set_weights(weights)
             except ValueError:
                 raise UserError(f"--from {init_model}: its architecture differs from --width "
-                                f"{config.width} --res-blocks {config.res_blocks}") from None
+                                f"{config.width} --levels {config.levels} --res-blocks "
+                                f"{config.res_blocks}") from None
         self.out.mkdir(parents=True, exist_ok=True)
 
     def _check_resumable(self) -> None:
         saved = read_checkpoint_meta(self.checkpoint_path)["config"]
         for key in TrainConfig.ARCHITECTURE:
-            if saved.get(key) != getattr(self.config, key):
-                raise UserError(f"--resume: checkpoint has {key}={saved.get(key)}, "
+            was = saved.get(key, getattr(TrainConfig(), key))  # older checkpoints lack new keys
+            if was != getattr(self.config, key):
+                raise UserError(f"--resume: checkpoint has {key}={was}, "
                                 f"this run asks for {getattr(self.config, key)}")
 
     def run(self, on_step: Callable[[int, int, dict], None] | None = None,

@@ -69,7 +69,8 @@ class EnhanceOptions:
             noisy frames, whose full-resolution guide is mostly noise (chosen on validation).
         work_size: realtime mode: the long side of the copy the generator sees. 224 keeps 720p
             above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
-        guide_radius, guide_eps: realtime mode: the guided filter's window and smoothness.
+        guide_radius, guide_eps: the guided filter's window (both modes) and smoothness
+            (realtime mode).
     """
 
     mode: Mode = "quality"
@@ -122,26 +123,27 @@ class LogSmoother:
 
     def __init__(self, tau: float) -> None:
         self.tau = tau
-        self._log_gain: float | None = None
+        self._log: float | None = None
         self._time: float | None = None
 
     def reset(self) -> None:
-        self._log_gain = self._time = None
+        self._log = self._time = None
 
-    def __call__(self, gain: float, timestamp: float | None) -> float:
-        """The smoothed value for a frame at `timestamp` (None: no history, use `gain`)."""
-        log_gain = math.log(max(gain, 1e-9))
-        restart = timestamp is None or self._log_gain is None or self._time is None \
+    def __call__(self, value: float, timestamp: float | None) -> float:
+        """The smoothed value for a frame at `timestamp` (None: no history, use `value`)."""
+        log = math.log(max(value, 1e-9))
+        restart = timestamp is None or self._log is None or self._time is None \
             or timestamp <= self._time or self.tau == 0
         if not restart:
             alpha = 1.0 - math.exp(-(timestamp - self._time) / self.tau)
-            log_gain = self._log_gain + alpha * (log_gain - self._log_gain)
-        self._log_gain, self._time = log_gain, timestamp
-        return math.exp(log_gain)
+            log = self._log + alpha * (log - self._log)
+        self._log, self._time = log, timestamp
+        return math.exp(log)
 
 
 class FrameEnhancer:
-    """The "quality" mode: exposure-normalised, tiled, batched full-resolution inference.
+    """The "quality" mode: exposure-normalised, tiled, batched inference at full resolution,
+    with a half-resolution pass mixed in on noisy frames.
 
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
@@ -189,7 +191,8 @@ class FrameEnhancer:
         o = self.options
         lut, strength = self.exposure(frame, timestamp)
         normalised = cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8))
-        noise = self._noise_smoother(estimate_noise(normalised), timestamp)
+        # Floored below the half pass's start, so a black frame does not hold it back for long.
+        noise = self._noise_smoother(max(estimate_noise(normalised), 1e-3), timestamp)
         half = ramp(noise, *o.half_scale_noise)
         work = _FrameWork(half_weight=half, normalised=normalised, strength=strength)
         if strength == 0:  # not a dark frame: its exposure curve is all it gets

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 AUDIO_RATE = 44100
@@ -74,6 +73,8 @@ def write_clip(path: str | Path, frames: Iterable[np.ndarray], *, fps: Fraction 
     frames = iter(frames)
     first = next(frames, None)
     container_options = {"movflags": "faststart"} if faststart else {}
+    import av  # here: the frame generators above also serve machines without FFmpeg
+
     with av.open(str(path), "w", options=container_options) as container:
         video = container.add_stream(codec, rate=fps)
         if first is not None:
@@ -112,6 +113,8 @@ def _chain(first: np.ndarray | None, rest: Iterator[np.ndarray]) -> Iterator[np.
 
 
 def _write_audio(container, stream, samples: np.ndarray, rate: int) -> None:
+    import av
+
     for start in range(0, samples.shape[1], AAC_FRAME):
         chunk = np.ascontiguousarray(samples[:, start:start + AAC_FRAME])
         frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")

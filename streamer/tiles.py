@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Sides the generator accepts are multiples of this: it halves them up to three times.
-SIZE_MULTIPLE = 8
+from gan.data import SIZE_MULTIPLE
 
 
 def check_tiling(tile: int, overlap: int) -> None:

@@ -39,3 +39,29 @@ def test_pretrain_runs_to_its_time_budget_and_exports_a_generator(clean_folder, 
         rows = list(csv.DictReader(f))
     assert len(rows) >= 1 and float(rows[0]["loss"]) > 0
     assert (out / "last.keras").is_file()
+
+
+def test_train_fine_tunes_a_pretrained_3_level_model(clean_folder, tmp_path):
+    """`train --from` takes the architecture from the file; validation pads to multiples of 8."""
+    from typer.testing import CliRunner
+
+    from gan.cli.train import app
+
+    start = pretrain(clean_folder, tmp_path / "pre", minutes=0.01, width=4, levels=3,
+                     res_blocks=1, crop=32, batch_size=2, steps_per_epoch=1, lr=1e-3,
+                     wide_share=0.5, workers=1, bfloat16=False)
+    result = CliRunner().invoke(app, [
+        "--simulate", str(clean_folder), "--from", str(start), "--out", str(tmp_path / "run"),
+        "--crop", "32", "--batch-size", "2", "--steps-per-epoch", "1", "--epochs", "1",
+        "--precision", "float32", "--quiet"])
+    assert result.exit_code == 0, result.output
+    tuned = load_generator(tmp_path / "run" / "best.keras")
+    assert "enc4_conv" in {layer.name for layer in tuned.layers}
+
+
+def test_whole_frame_validation_pads_for_3_level_models():
+    from gan.generator import build_generator
+    from gan.training import enhance_full
+
+    model = build_generator(width=4, levels=3, res_blocks=0)
+    assert enhance_full(model, np.full((36, 20, 3), 40, np.uint8)).shape == (36, 20, 3)

@@ -48,6 +48,8 @@ def train(
     crop: Annotated[int, typer.Option(help="Training crop size (multiple of 8).")] = 128,
     width: Annotated[int, typer.Option(help="Generator width (64 = the seed's size).")] = 32,
     res_blocks: int = 2,
+    levels: Annotated[int, typer.Option(help="Times the generator halves the resolution (1-3).")
+                      ] = 2,
     lr: float = 3e-4,
     adv_weight: Annotated[float, typer.Option(help="Adversarial weight (0 = L1+SSIM only).")] = 0.0,
     ssim_weight: float = 0.5,
@@ -55,7 +57,8 @@ def train(
     val: Annotated[Path | None, typer.Option(help="Validation pairs (default: 10% of DATA).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue the run in --out.")] = False,
     from_model: Annotated[Path | None,
-                          typer.Option("--from", help="Fine-tune this .keras.")] = None,
+                          typer.Option("--from", help="Fine-tune this .keras (its width, levels and residual "
+                                                    "blocks replace those options).")] = None,
     simulate: Annotated[list[Path] | None, typer.Option(
         help="Normal-light images/folders/videos to render low-light pairs from, on the fly.")] = None,
     simulate_ratio: Annotated[float, typer.Option(help="Share of simulated crops when mixing.")] = 0.5,
@@ -70,7 +73,8 @@ def train(
     """Train the generator; every epoch writes a resumable checkpoint and exports best.keras."""
     with exit_on_error():
         from gan.data import CropSampler, load_pairs, split_validation
-        from gan.model_io import resolve_precision
+        from gan.generator import architecture_of
+        from gan.model_io import load_generator, resolve_precision
         from gan.training import TrainConfig, Trainer
 
         if data is None and low is None and not simulate:
@@ -86,8 +90,11 @@ def train(
             clean = [rgb for name, rgb in load_named_frames(simulate, frames_per_video=frames_per_video)
                      if name not in held_out]
             sim = _simulator(simulator)
+        if from_model is not None:
+            shape = architecture_of(load_generator(from_model))
+            width, levels, res_blocks = shape["width"], shape["levels"], shape["res_blocks"]
         config = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
-                             crop=crop, width=width, res_blocks=res_blocks, lr=lr,
+                             crop=crop, width=width, res_blocks=res_blocks, levels=levels, lr=lr,
                              adv_weight=adv_weight, ssim_weight=ssim_weight, gan_type=gan_type,
                              seed=seed, bfloat16=resolve_precision(precision) == "bfloat16")
         sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed, clean=clean,
