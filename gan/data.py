@@ -114,6 +114,11 @@ def to_signed(image01: np.ndarray) -> np.ndarray:
     return (np.asarray(image01, np.float32) * 2.0 - 1.0).astype(np.float32)
 
 
+def from_signed(signed: np.ndarray) -> np.ndarray:
+    """Generator output in [-1, 1] → float32 [0, 1], clipped."""
+    return np.clip((np.asarray(signed, np.float32) + 1.0) * 0.5, 0.0, 1.0)
+
+
 def to_uint8(signed: np.ndarray) -> np.ndarray:
     """Generator output in [-1, 1] → uint8 [0, 255], rounded."""
     return np.clip((np.asarray(signed, np.float32) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import cv2
 import numpy as np
 
-from gan.data import to_uint8
+from gan.data import from_signed, to_signed, to_uint8, to_unit
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample
 from streamer.noise import estimate_noise
@@ -187,10 +187,8 @@ class FrameEnhancer:
 
     def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
         """Exposure, noise level and the tile grids of the passes this frame needs."""
-        check_frame(frame)
         o = self.options
-        lut, strength = self.exposure(frame, timestamp)
-        normalised = cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8))
+        lut, normalised, strength = self.normalise(frame, timestamp)
         # Floored below the half pass's start, so a black frame does not hold it back for long.
         noise = self._noise_smoother(max(estimate_noise(normalised), 1e-3), timestamp)
         half = ramp(noise, *o.half_scale_noise)
@@ -207,12 +205,17 @@ class FrameEnhancer:
             work.small_grid = plan_tiles(*work.small.shape[:2], tile=o.tile, overlap=o.overlap)
         return work
 
-    def exposure(self, frame: np.ndarray, timestamp: float | None) -> tuple[np.ndarray, float]:
-        """The frame's (time-smoothed) exposure curve on the 256 levels, float32 in [0, 1],
-        and the generator's strength at that gain (`EnhanceOptions.generator_gains`)."""
+    def normalise(self, frame: np.ndarray, timestamp: float | None
+                  ) -> tuple[np.ndarray, np.ndarray, float]:
+        """The frame's (time-smoothed) exposure curve on the 256 levels (float32 in [0, 1]),
+        the frame through it (uint8), and the generator's strength at that gain
+        (`EnhanceOptions.generator_gains`)."""
+        check_frame(frame)
         gain = self._smoother(estimate_gain(frame, self.options.exposure), timestamp)
+        lut = apply_gain(LEVELS, gain)
         start, full = self.options.generator_gains
-        return apply_gain(LEVELS, gain), ramp(math.log(gain), math.log(start), math.log(full))
+        strength = ramp(math.log(gain), math.log(start), math.log(full))
+        return lut, cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)), strength
 
     def _run_batches(self, tiles: np.ndarray) -> np.ndarray:
         """Run tiles through the model in full batches of `batch_size` (the last one padded)."""
@@ -249,7 +252,7 @@ class _FrameWork:
         if self.full_grid is not None:
             tiles.append(split(self.full_input, self.full_grid))
         if self.small_grid is not None:
-            tiles.append(split(self.small.astype(np.float32) / 127.5 - 1.0, self.small_grid))
+            tiles.append(split(to_signed(to_unit(self.small)), self.small_grid))
         return tiles
 
     def finish(self, outputs: np.ndarray, options: EnhanceOptions) -> np.ndarray:
@@ -259,8 +262,8 @@ class _FrameWork:
             result = to_uint8(stitch(outputs[:self.full_grid.count], self.full_grid))
             outputs = outputs[self.full_grid.count:]
         if self.small_grid is not None:
-            small_out = np.clip((stitch(outputs, self.small_grid) + 1.0) * 0.5, 0.0, 1.0)
-            half = guided_upsample(self.normalised, self.small, small_out.astype(np.float32),
+            small_out = from_signed(stitch(outputs, self.small_grid))
+            half = guided_upsample(self.normalised, self.small, small_out,
                                    radius=options.guide_radius, eps=options.half_scale_eps)
             result = half if result is None else cv2.addWeighted(
                 result, 1.0 - self.half_weight, half, self.half_weight, 0.0)

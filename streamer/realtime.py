@@ -12,8 +12,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from gan.data import from_signed, to_signed, to_unit
 from streamer.guided import guided_upsample
-from streamer.inference import EnhanceOptions, FrameEnhancer, check_frame, check_timestamps, with_strength
+from streamer.inference import EnhanceOptions, FrameEnhancer, check_timestamps, with_strength
 from streamer.tiles import SIZE_MULTIPLE
 
 
@@ -36,29 +37,22 @@ class RealtimeEnhancer(FrameEnhancer):
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
         timestamps = check_timestamps(frames, timestamps)
-        fulls, smalls, strengths = [], [], []
-        for frame, timestamp in zip(frames, timestamps, strict=True):
-            check_frame(frame)
-            lut, strength = self.exposure(frame, timestamp)
-            full = cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8))
-            h, w = work_shape(*frame.shape[:2], self.options.work_size)
-            fulls.append(full)
-            smalls.append(cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA))
-            strengths.append(strength)
-        outputs = self._run_grouped(smalls)
         o = self.options
-        return [with_strength(guided_upsample(full, small, out, radius=o.guide_radius,
-                                              eps=o.guide_eps), full, strength)
-                for full, small, out, strength in zip(fulls, smalls, outputs, strengths,
-                                                      strict=True)]
+        work = [self.normalise(f, t)[1:] for f, t in zip(frames, timestamps, strict=True)]
+        smalls = [None if strength == 0 else  # not a dark frame: no generator
+                  cv2.resize(full, work_shape(*full.shape[:2], o.work_size)[::-1],
+                             interpolation=cv2.INTER_AREA) for full, strength in work]
+        outputs = self._run_grouped(smalls)
+        return [with_strength(None if out is None else guided_upsample(
+                    full, small, out, radius=o.guide_radius, eps=o.guide_eps), full, strength)
+                for (full, strength), small, out in zip(work, smalls, outputs, strict=True)]
 
-    def _run_grouped(self, smalls: list[np.ndarray]) -> list[np.ndarray]:
-        """Generator outputs in [0, 1], one model call per distinct frame size."""
+    def _run_grouped(self, smalls: list[np.ndarray | None]) -> list[np.ndarray | None]:
+        """Generator outputs in [0, 1] (None for None), one model call per distinct size."""
         outputs: list[np.ndarray | None] = [None] * len(smalls)
-        for shape in {s.shape for s in smalls}:
-            idx = [i for i, s in enumerate(smalls) if s.shape == shape]
-            batch = np.stack([smalls[i] for i in idx]).astype(np.float32) / 127.5 - 1.0
-            result = self._model(batch)
+        for shape in {s.shape for s in smalls if s is not None}:
+            idx = [i for i, s in enumerate(smalls) if s is not None and s.shape == shape]
+            result = self._model(to_signed(to_unit(np.stack([smalls[i] for i in idx]))))
             for i, out in zip(idx, result, strict=True):
-                outputs[i] = np.clip((out + 1.0) * 0.5, 0.0, 1.0).astype(np.float32)
-        return outputs  # type: ignore[return-value]
+                outputs[i] = from_signed(out)
+        return outputs
