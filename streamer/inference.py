@@ -11,7 +11,8 @@ cannot tell strong grain from texture and paints it into worm-like strokes, whil
 half-size copy (where averaging has already halved the noise) it cleans it. So the quality
 mode measures each frame's noise (`streamer.noise`) and, above a threshold, also runs the
 generator on a half-size copy, carried back by guided upsampling (`streamer.guided`) and
-cross-faded with the full-resolution result as the noise grows.
+cross-faded with the full-resolution result as the noise grows. Strong compression
+blocking, which brightening turns into blotches, engages the same pass.
 
 Other modes plug in through `create_enhancer`: anything with `enhance(frames, timestamps)`
 and `reset()` (the `Enhancer` protocol) can drive the pipeline.
@@ -30,7 +31,7 @@ import numpy as np
 from gan.data import from_signed, to_signed, to_uint8, to_unit
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample
-from streamer.noise import estimate_noise
+from streamer.noise import estimate_blocking, estimate_noise
 from streamer.tiles import TileGrid, check_tiling, plan_tiles, split, stitch
 
 if TYPE_CHECKING:  # Keras loads in seconds: `--help` and the tests of the pure stages skip it
@@ -60,6 +61,9 @@ class EnhanceOptions:
             where it has taken over. Chosen on the validation scenes of the training data
             (never on the report set): within 0.05 dB of their best PSNR, leaning to the
             cleaner output. (inf, inf) turns it off.
+        half_scale_blocking: quality mode: the same for compression blocking
+            (`estimate_blocking`, ~1 when there is none): brightened 30×, a dark clip's
+            H.264 blocks turn into blotches that the half-resolution pass smooths away.
         generator_gains: the frame-level exposure gains between which the generator's result
             fades in. Below the first the frame only gets its exposure curve: it was not
             dark, and the generator, trained on frames that all needed 5× or more, turns
@@ -80,6 +84,7 @@ class EnhanceOptions:
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     smoothing_s: float = 0.5
     half_scale_noise: tuple[float, float] = (0.015, 0.04)
+    half_scale_blocking: tuple[float, float] = (1.2, 1.6)
     half_scale_eps: float = 0.03
     generator_gains: tuple[float, float] = (2.0, 5.0)
     work_size: int = 224
@@ -95,10 +100,11 @@ class EnhanceOptions:
         if not 0 < self.generator_gains[0] <= self.generator_gains[1]:
             raise ValueError("`generator_gains` must be (start, full) with 0 < start <= full. "
                              f"Received: {self.generator_gains}")
-        start, full = self.half_scale_noise
-        if not 0 <= start <= full:
-            raise ValueError("`half_scale_noise` must be (start, full) with 0 <= start <= full. "
-                             f"Received: {self.half_scale_noise}")
+        for name in ("half_scale_noise", "half_scale_blocking"):
+            start, full = getattr(self, name)
+            if not 0 <= start <= full:
+                raise ValueError(f"`{name}` must be (start, full) with 0 <= start <= full. "
+                                 f"Received: {(start, full)}")
 
 
 class Enhancer(Protocol):
@@ -156,11 +162,12 @@ class FrameEnhancer:
         self._model = as_tile_model(model)
         self._smoother = LogSmoother(options.smoothing_s)
         self._noise_smoother = LogSmoother(options.smoothing_s)
+        self._blocking_smoother = LogSmoother(options.smoothing_s)
 
     def reset(self) -> None:
-        """Forget the exposure and noise history (call between unrelated videos)."""
-        self._smoother.reset()
-        self._noise_smoother.reset()
+        """Forget the exposure, noise and blocking history (call between unrelated videos)."""
+        for smoother in (self._smoother, self._noise_smoother, self._blocking_smoother):
+            smoother.reset()
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
@@ -191,7 +198,8 @@ class FrameEnhancer:
         lut, normalised, strength = self.normalise(frame, timestamp)
         # Floored below the half pass's start, so a black frame does not hold it back for long.
         noise = self._noise_smoother(max(estimate_noise(normalised), 1e-3), timestamp)
-        half = ramp(noise, *o.half_scale_noise)
+        blocking = self._blocking_smoother(estimate_blocking(normalised), timestamp)
+        half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
         work = _FrameWork(half_weight=half, normalised=normalised, strength=strength)
         if strength == 0:  # not a dark frame: its exposure curve is all it gets
             return work

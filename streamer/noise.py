@@ -1,8 +1,12 @@
-"""How noisy is a frame? Immerkær's fast estimator ("Fast Noise Variance Estimation", 1996).
+"""How rough is a frame? Its noise level, and how blocky its compression left it.
 
-The mean absolute response of a kernel that cancels smooth image structure (the difference
-of two Laplacians) gives σ of additive white noise. (scikit-image's `estimate_sigma` would
-do, but needs PyWavelets, which is not a dependency.)
+- Noise: Immerkær's fast estimator ("Fast Noise Variance Estimation", 1996). The mean
+  absolute response of a kernel that cancels smooth image structure (the difference of two
+  Laplacians) gives σ of additive white noise. (scikit-image's `estimate_sigma` would do,
+  but needs PyWavelets, which is not a dependency.)
+- Blocking: how much stronger the luma steps are across the 8-pixel grid of H.264/JPEG
+  blocks than elsewhere, the idea of Wang, Bovik & Evans ("Blind measurement of blocking
+  artifacts in images", 2000) in its simplest form. Hand-written: no dependency has one.
 """
 
 from __future__ import annotations
@@ -25,3 +29,20 @@ def estimate_noise(frame: np.ndarray) -> float:
         return 0.0
     response = np.abs(cv2.filter2D(luma, -1, _KERNEL))[1:-1, 1:-1]
     return float(math.sqrt(math.pi / 2) * response.mean() / 6.0)
+
+
+BLOCK = 8  # H.264 and JPEG transform blocks (H.264's 4×4 ones sit on this grid too)
+
+
+def estimate_blocking(frame: np.ndarray) -> float:
+    """Mean luma step across the 8-pixel block grid ÷ the mean step anywhere (uint8 RGB).
+
+    About 1 for uncompressed and well-compressed frames (every photo and simulated pair
+    we have: 0.92–1.11); 1.4–1.6 for a dark H.264 dashcam clip brightened 30×.
+    """
+    luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    if min(luma.shape) <= 2 * BLOCK:
+        return 1.0
+    dx, dy = np.abs(np.diff(luma, axis=1)), np.abs(np.diff(luma, axis=0))
+    across = (dx[:, BLOCK - 1::BLOCK].mean() + dy[BLOCK - 1::BLOCK].mean()) / 2
+    return float(across / max((dx.mean() + dy.mean()) / 2, 1e-6))

@@ -114,3 +114,24 @@ def test_dark_frames_get_the_generator_in_full(mode: str):
 def test_generator_strength_thresholds_are_checked():
     with pytest.raises(ValueError, match="generator_gains"):
         EnhanceOptions(generator_gains=(5.0, 2.0))
+
+
+def blocky(size: tuple[int, int] = (64, 96)) -> np.ndarray:
+    """A smooth gradient with a random step on every 8×8 block, as strong compression leaves."""
+    rng = np.random.default_rng(2)
+    steps = np.kron(rng.normal(0, 6, (size[0] // 8, size[1] // 8)), np.ones((8, 8)))
+    return np.clip(gradient(*size) + steps[..., None], 0, 255).astype(np.uint8)
+
+
+def test_blocking_estimate_sees_8_pixel_blocks_and_nothing_else():
+    from streamer.noise import estimate_blocking
+
+    assert estimate_blocking(blocky()) > 1.6
+    assert 0.9 < estimate_blocking(grey(0.03)) < 1.1  # noise alone is not blocking
+    assert estimate_blocking(np.zeros((8, 8, 3), np.uint8)) == 1.0  # too small to tell
+
+
+def test_blocky_frames_take_the_half_resolution_pass():
+    model = CountingModel()
+    FrameEnhancer(model, EnhanceOptions(**OPTIONS)).enhance([blocky()])
+    assert model.tiles == plan_tiles(32, 48, tile=32, overlap=8).count  # half size only
