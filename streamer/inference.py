@@ -200,6 +200,7 @@ class FrameEnhancer:
         noise = self._noise_smoother(max(estimate_noise(normalised), 1e-3), timestamp)
         blocking = self._blocking_smoother(estimate_blocking(normalised), timestamp)
         half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
+        half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
         work = _FrameWork(half_weight=half, normalised=normalised, strength=strength)
         if strength == 0:  # not a dark frame: its exposure curve is all it gets
             return work

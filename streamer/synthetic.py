@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 AUDIO_RATE = 44100
@@ -42,8 +43,10 @@ def dark_frames(count: int, width: int, height: int, *, seed: int = 0,
                 level: float = 0.15) -> Iterator[np.ndarray]:
     """Cheap dim, textured, panning uint8 RGB frames (a crop sliding over a larger image)."""
     rng = np.random.default_rng(seed)
-    base = rng.random((height // 8 + 9, width // 8 + 9, 3), np.float32)
-    base = np.kron(base, np.ones((8, 8, 1), np.float32))[: height + 64, : width + 64]
+    coarse = rng.random((height // 8 + 9, width // 8 + 9, 3), np.float32)
+    # Smoothly interpolated, not blocky: 8-px blocks would read as compression blocking.
+    base = cv2.resize(coarse, (coarse.shape[1] * 8, coarse.shape[0] * 8),
+                      interpolation=cv2.INTER_LINEAR)[: height + 64, : width + 64]
     base = (base * level * 255).astype(np.uint8)
     for i in range(count):
         dx, dy = int(32 + 31 * np.sin(i / 20)), int(32 + 31 * np.cos(i / 25))
