@@ -32,7 +32,7 @@ from gan.cli import run_app
 from gan.data import CropSampler
 from gan.frame_sources import load_images
 from gan.generator import build_generator
-from gan.losses import l1_loss, ssim_loss
+from gan.losses import pixel_losses
 from gan.model_io import save_generator, with_compute_dtype
 from gan.simulate import SimulatorConfig, simulate_lowlight
 
@@ -76,7 +76,8 @@ def reconstruction_loss(l1_weight: float = 1.0, ssim_weight: float = 0.5):
     """The pixel terms of `train`'s generator loss, in float32 whatever the compute dtype."""
     def loss(target, output):
         target, output = keras.ops.cast(target, "float32"), keras.ops.cast(output, "float32")
-        return l1_weight * l1_loss(target, output) + ssim_weight * ssim_loss(target, output)
+        terms = pixel_losses(target, output, l1_weight=l1_weight, ssim_weight=ssim_weight)
+        return sum(terms.values())
     return loss
 
 
