@@ -135,3 +135,45 @@ def test_blocky_frames_take_the_half_resolution_pass():
     model = CountingModel()
     FrameEnhancer(model, EnhanceOptions(**OPTIONS)).enhance([blocky()])
     assert model.tiles == plan_tiles(32, 48, tile=32, overlap=8).count  # half size only
+
+
+def chroma_spread(rgb: np.ndarray) -> float:
+    """Mean standard deviation of the Cr and Cb planes."""
+    import cv2
+
+    return float(cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 1:].std(axis=(0, 1)).mean())
+
+
+def test_chroma_smoothing_removes_colour_grain_and_keeps_luma_and_colour_edges():
+    import cv2
+
+    from streamer.guided import smooth_chroma
+
+    rng = np.random.default_rng(3)
+    # Left half dark red, right half light blue (a colour edge on a luma edge), colour grain.
+    ycc = np.zeros((64, 96, 3), np.float32)
+    ycc[:, :48] = (70, 170, 110)
+    ycc[:, 48:] = (170, 100, 160)
+    grainy = ycc + np.concatenate([np.zeros((64, 96, 1)), rng.normal(0, 8, (64, 96, 2))], axis=2)
+    frame = cv2.cvtColor(np.clip(np.rint(grainy), 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+    out = smooth_chroma(frame, radius=1, eps=1e-3)
+
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    for half in (slice(0, 44), slice(52, 96)):  # each flat side, away from the edge
+        assert chroma_spread(out[:, half]) < chroma_spread(frame[:, half]) / 3
+    luma = [cv2.cvtColor(x, cv2.COLOR_RGB2YCrCb)[..., 0].astype(int) for x in (frame, out)]
+    assert np.abs(luma[0] - luma[1]).max() <= 2  # luma is left alone (up to RGB rounding)
+    clean = cv2.cvtColor(np.rint(ycc).astype(np.uint8), cv2.COLOR_YCrCb2RGB).astype(int)
+    for column in (45, 46, 49, 50):  # both colours hold right up to the edge
+        assert np.abs(out[:, column].astype(int) - clean[:, column]).mean() < 6
+
+
+def test_quality_mode_smooths_colour_grain_unless_turned_off():
+    rng = np.random.default_rng(4)
+    frame = np.clip(120 + rng.normal(0, 10, (64, 96, 3)), 0, 255).astype(np.uint8)  # colour grain
+    options = {**OPTIONS, "half_scale_noise": (np.inf, np.inf)}  # identity generator, no half pass
+    on = FrameEnhancer(lambda x: x, EnhanceOptions(**options)).enhance([frame])[0]
+    off = FrameEnhancer(lambda x: x, EnhanceOptions(**options, chroma_radius=0)).enhance([frame])[0]
+    assert chroma_spread(on) < chroma_spread(off) / 2
+    with pytest.raises(ValueError, match="chroma_radius"):
+        EnhanceOptions(chroma_radius=-1)
