@@ -4,7 +4,7 @@ Needs no FFmpeg, so it runs on the GPU machine (JAX backend, no PyAV) as well as
 Frames are `bench_video`'s generated dim, textured, low-noise frames held in memory (so the
 quality mode runs its full-resolution pass only); figures from one run:
 
-- model-only: the frames' 256² tiles through the generator in full batches (the cost of the
+- model-only: the frames' tiles through the generator in full batches (the cost of the
   quality mode's full-resolution pass);
 - enhancer-only: `create_enhancer(...).enhance` on `--frames-per-call` frames at a time
   (exposure, tiling, model, stitching), what the engine's inference stage does;
@@ -35,25 +35,27 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--frames-per-call", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--tile", type=int, default=EnhanceOptions.tile, help="longest tile side")
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args()
 
     model = load_generator(args.model, precision=args.precision)
-    options = EnhanceOptions(mode=args.mode, batch_size=args.batch_size)
+    options = EnhanceOptions(mode=args.mode, batch_size=args.batch_size, tile=args.tile)
     devices = keras.distribution.list_devices() if keras.backend.backend() == "jax" else ["cpu"]
     print(f"backend {keras.backend.backend()}, devices {devices}, "
-          f"{args.mode} mode, precision {resolve_precision(args.precision)}, batch {args.batch_size}")
+          f"{args.mode} mode, precision {resolve_precision(args.precision)}, batch {args.batch_size}, "
+          f"tile {args.tile}")
     rng = np.random.default_rng(0)
     for size in args.sizes.split(","):
         width, height = map(int, size.split("x"))
         frames = list(dark_frames(args.frames_per_call, width, height))
-        tiles_per_frame = plan_tiles(height, width, tile=options.tile, overlap=options.overlap).count
+        grid = plan_tiles(height, width, tile=options.tile, overlap=options.overlap)
+        tiles_per_frame = grid.count
 
         model_fps = float("nan")  # realtime mode: its model cost is not per tile
         if args.mode == "quality":
             tile_model = as_tile_model(model)
-            batch = rng.uniform(-1, 1, (args.batch_size, options.tile, options.tile, 3)
-                                ).astype(np.float32)
+            batch = rng.uniform(-1, 1, (args.batch_size, *grid.tile_shape, 3)).astype(np.float32)
             tile_model(batch)
             calls = max(1, args.frames * tiles_per_frame // args.batch_size)
             started = time.perf_counter()

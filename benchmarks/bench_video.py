@@ -66,7 +66,7 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
         calls = math.ceil(frames / per_call)
     else:
         grid = plan_tiles(height, width, tile=options.tile, overlap=options.overlap)
-        batch = rng.uniform(-1, 1, (options.batch_size, options.tile, options.tile, 3))
+        batch = rng.uniform(-1, 1, (options.batch_size, *grid.tile_shape, 3))
         calls = math.ceil(frames * grid.count / options.batch_size)
     batch = batch.astype(np.float32)
     tile_model(batch)  # warm-up (tracing, allocation)

@@ -69,9 +69,9 @@ def smooth_chroma(rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
                                radius=radius, eps=eps)
     a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    luma = ycc[..., 0]
-    chroma = cv2.convertScaleAbs(cv2.scaleAdd(b, 255.0, cv2.multiply(_two(luma), a, dtype=cv2.CV_32F)))
-    return cv2.cvtColor(np.dstack([luma, chroma]), cv2.COLOR_YCrCb2RGB)
+    luma = _two(ycc[..., 0])
+    ycc[..., 1:] = cv2.convertScaleAbs(cv2.scaleAdd(b, 255.0, cv2.multiply(luma, a, dtype=cv2.CV_32F)))
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
 def _two(plane: np.ndarray) -> np.ndarray:

@@ -51,7 +51,10 @@ class EnhanceOptions:
     Attributes:
         mode: "quality" (tiled full-resolution generator) or "realtime" (generator on a
             small copy, guided upsampling: `streamer.realtime`).
-        tile: tile side in pixels (a multiple of 8).
+        tile: the longest tile side in pixels (a multiple of 8); tiles are sized to the frame
+            (`streamer.tiles`). 512 against 256: the same scores (±0.01 dB), 1.6× the
+            frames per second at 480p and 720p, 1.25× at 1080p on 2 CPU cores (fewer
+            pixels computed twice, and bigger convolutions run faster per pixel).
         overlap: pixels shared by neighbouring tiles (blended with a raised cosine).
         batch_size: tiles per model call; the last call of a batch is padded to full size.
         exposure: the frame-level exposure target.
@@ -83,9 +86,9 @@ class EnhanceOptions:
     """
 
     mode: Mode = "quality"
-    tile: int = 256
+    tile: int = 512
     overlap: int = 32
-    batch_size: int = 8
+    batch_size: int = 4
     exposure: ExposureConfig = field(default_factory=ExposureConfig)
     smoothing_s: float = 0.5
     half_scale_noise: tuple[float, float] = (0.015, 0.04)
@@ -189,13 +192,9 @@ class FrameEnhancer:
         """
         timestamps = check_timestamps(frames, timestamps)
         work = [self._prepare(f, t) for f, t in zip(frames, timestamps, strict=True)]
-        tiles = [t for w in work for t in w.tiles()]
-        outputs = self._run_batches(np.concatenate(tiles)) if tiles else np.empty((0,))
-        results, start = [], 0
-        for w in work:
-            results.append(w.finish(outputs[start:start + w.tile_count], self.options))
-            start += w.tile_count
-        return results
+        outputs = iter(run_grouped(self._model, [t for w in work for t in w.tiles()],
+                                   self.options.batch_size))
+        return [w.finish([next(outputs) for _ in w.grids], self.options) for w in work]
 
     def enhance_image(self, image: np.ndarray) -> np.ndarray:
         """Enhance one independent uint8 RGB image."""
@@ -214,7 +213,7 @@ class FrameEnhancer:
         if strength == 0:  # not a dark frame: its exposure curve is all it gets
             return work
         if half < 1:
-            work.full_input = (lut * 2.0 - 1.0)[frame]
+            work.full_input = cv2.LUT(frame, lut * 2.0 - 1.0)  # 15× numpy's lut[frame]
             work.full_grid = plan_tiles(*frame.shape[:2], tile=o.tile, overlap=o.overlap)
         if half > 0:
             h, w = frame.shape[:2]
@@ -235,19 +234,6 @@ class FrameEnhancer:
         strength = ramp(math.log(gain), math.log(start), math.log(full))
         return lut, cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)), strength
 
-    def _run_batches(self, tiles: np.ndarray) -> np.ndarray:
-        """Run tiles through the model in full batches of `batch_size` (the last one padded)."""
-        size = self.options.batch_size
-        count = len(tiles)
-        padded = -count % size
-        if padded:
-            tiles = np.concatenate([tiles, np.zeros((padded, *tiles.shape[1:]), tiles.dtype)])
-        outputs = [self._model(tiles[i:i + size]) for i in range(0, len(tiles), size)]
-        result = np.concatenate(outputs)[:count]
-        if result.shape != (count, *tiles.shape[1:]):
-            raise ValueError(f"model returned {result.shape[1:]} for tiles of {tiles.shape[1:]}")
-        return result
-
 
 @dataclass
 class _FrameWork:
@@ -262,10 +248,12 @@ class _FrameWork:
     small_grid: TileGrid | None = None
 
     @property
-    def tile_count(self) -> int:
-        return sum(g.count for g in (self.full_grid, self.small_grid) if g is not None)
+    def grids(self) -> list[TileGrid]:
+        """The grids of the passes this frame takes, in `tiles()` order."""
+        return [g for g in (self.full_grid, self.small_grid) if g is not None]
 
     def tiles(self) -> list[np.ndarray]:
+        """The tiles of each pass, one array per pass."""
         tiles = []
         if self.full_grid is not None:
             tiles.append(split(self.full_input, self.full_grid))
@@ -273,14 +261,13 @@ class _FrameWork:
             tiles.append(split(to_signed(to_unit(self.small)), self.small_grid))
         return tiles
 
-    def finish(self, outputs: np.ndarray, options: EnhanceOptions) -> np.ndarray:
-        """The enhanced uint8 frame from this frame's tile outputs (in `tiles()` order)."""
+    def finish(self, outputs: list[np.ndarray], options: EnhanceOptions) -> np.ndarray:
+        """The enhanced uint8 frame from the model's outputs for `tiles()`."""
         result = None
         if self.full_grid is not None:
-            result = to_uint8(stitch(outputs[:self.full_grid.count], self.full_grid))
-            outputs = outputs[self.full_grid.count:]
+            result = to_uint8(stitch(outputs.pop(0), self.full_grid))
         if self.small_grid is not None:
-            small_out = from_signed(stitch(outputs, self.small_grid))
+            small_out = from_signed(stitch(outputs.pop(0), self.small_grid))
             half = guided_upsample(self.normalised, self.small, small_out,
                                    radius=options.guide_radius, eps=options.half_scale_eps)
             result = half if result is None else cv2.addWeighted(
@@ -288,6 +275,40 @@ class _FrameWork:
         if result is not None and options.chroma_radius > 0:
             result = smooth_chroma(result, radius=options.chroma_radius, eps=options.chroma_eps)
         return with_strength(result, self.normalised, self.strength)
+
+
+def run_in_batches(model: TileModel, tiles: np.ndarray, batch_size: int) -> np.ndarray:
+    """`model` over (N, h, w, 3) tiles in full batches of `batch_size` (the last one padded:
+    one input shape, so a compiled model is traced once)."""
+    result = np.empty_like(tiles)
+    for start in range(0, len(tiles), batch_size):
+        batch = tiles[start:start + batch_size]
+        count = len(batch)
+        if count < batch_size:
+            batch = np.concatenate([batch, np.zeros((batch_size - count, *batch.shape[1:]), batch.dtype)])
+        out = model(batch)
+        if out.shape != batch.shape:
+            raise ValueError(f"model returned {out.shape[1:]} for tiles of {batch.shape[1:]}")
+        result[start:start + count] = out[:count]
+    return result
+
+
+def run_grouped(model: TileModel, groups: list[np.ndarray], batch_size: int | None
+                ) -> list[np.ndarray]:
+    """`model`'s outputs for each (N, h, w, 3) array of `groups`, in order. Arrays with one
+    tile shape (a video's frames, a frame's full-resolution tiles) share batches of
+    `batch_size`; None: one call per shape."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for i, group in enumerate(groups):
+        by_shape.setdefault(group.shape[1:], []).append(i)
+    results: list[np.ndarray] = [np.empty(0)] * len(groups)
+    for members in by_shape.values():
+        tiles = np.concatenate([groups[i] for i in members])
+        outputs = run_in_batches(model, tiles, batch_size or len(tiles))
+        ends = np.cumsum([len(groups[i]) for i in members])
+        for i, part in zip(members, np.split(outputs, ends[:-1]), strict=True):
+            results[i] = part
+    return results
 
 
 def ramp(value: float, start: float, full: float) -> float:

@@ -14,7 +14,13 @@ import numpy as np
 
 from gan.data import from_signed, to_signed, to_unit
 from streamer.guided import guided_upsample
-from streamer.inference import EnhanceOptions, FrameEnhancer, check_timestamps, with_strength
+from streamer.inference import (
+    EnhanceOptions,
+    FrameEnhancer,
+    check_timestamps,
+    run_grouped,
+    with_strength,
+)
 from streamer.tiles import SIZE_MULTIPLE
 
 
@@ -42,17 +48,9 @@ class RealtimeEnhancer(FrameEnhancer):
         smalls = [None if strength == 0 else  # not a dark frame: no generator
                   cv2.resize(full, work_shape(*full.shape[:2], o.work_size)[::-1],
                              interpolation=cv2.INTER_AREA) for full, strength in work]
-        outputs = self._run_grouped(smalls)
-        return [with_strength(None if out is None else guided_upsample(
-                    full, small, out, radius=o.guide_radius, eps=o.guide_eps), full, strength)
-                for (full, strength), small, out in zip(work, smalls, outputs, strict=True)]
-
-    def _run_grouped(self, smalls: list[np.ndarray | None]) -> list[np.ndarray | None]:
-        """Generator outputs in [0, 1] (None for None), one model call per distinct size."""
-        outputs: list[np.ndarray | None] = [None] * len(smalls)
-        for shape in {s.shape for s in smalls if s is not None}:
-            idx = [i for i, s in enumerate(smalls) if s is not None and s.shape == shape]
-            result = self._model(to_signed(to_unit(np.stack([smalls[i] for i in idx]))))
-            for i, out in zip(idx, result, strict=True):
-                outputs[i] = from_signed(out)
-        return outputs
+        dark = [to_signed(to_unit(s))[None] for s in smalls if s is not None]
+        outputs = iter(run_grouped(self._model, dark, batch_size=None))
+        return [with_strength(None if small is None else guided_upsample(
+                    full, small, from_signed(next(outputs)[0]), radius=o.guide_radius,
+                    eps=o.guide_eps), full, strength)
+                for (full, strength), small in zip(work, smalls, strict=True)]

@@ -19,7 +19,7 @@ from streamer.inference import EnhanceOptions, FrameEnhancer
     ((640, 360), 16, 8),  # 48 tiles = 3 batches of 16
 ])
 def test_frames_per_call_fills_whole_batches(size, batch, expected):
-    assert frames_per_call(*size, EnhanceOptions(batch_size=batch)) == expected
+    assert frames_per_call(*size, EnhanceOptions(tile=256, batch_size=batch)) == expected
 
 
 def test_realtime_mode_sends_small_frames_four_at_a_time():

@@ -12,7 +12,8 @@ def identity_round_trip(image: np.ndarray, *, tile: int = 256, overlap: int = 32
     """uint8 image → tiles → (identity model) → stitched uint8 image."""
     grid = plan_tiles(*image.shape[:2], tile=tile, overlap=overlap)
     tiles = split(image.astype(np.float32) / 255.0, grid)
-    assert tiles.shape == (grid.count, tile, tile, 3)
+    assert tiles.shape == (grid.count, *grid.tile_shape, 3)
+    assert all(0 < side <= tile and side % 8 == 0 for side in grid.tile_shape)
     return np.clip(np.rint(stitch(tiles, grid) * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -47,10 +48,24 @@ def test_seams_are_blended_not_pasted():
     assert np.abs(np.diff(out, axis=1)).max() < 0.5  # steps of a whole tile index would be >= 1
 
 
-def test_neighbouring_tiles_overlap_by_at_least_overlap():
-    grid = plan_tiles(1000, 1000, tile=256, overlap=48)
-    assert all(b - a <= 256 - 48 for a, b in zip(grid.xs, grid.xs[1:], strict=False))
-    assert grid.xs[0] == 0 and grid.xs[-1] == grid.padded_shape[1] - 256
+@pytest.mark.parametrize(("height", "width"), [(1000, 1000), (720, 1280), (333, 4000)])
+def test_neighbouring_tiles_overlap_by_at_least_overlap(height: int, width: int):
+    grid = plan_tiles(height, width, tile=256, overlap=48)
+    for starts, side, padded in zip((grid.ys, grid.xs), grid.tile_shape, grid.padded_shape,
+                                    strict=True):
+        assert all(b - a <= side - 48 for a, b in zip(starts, starts[1:], strict=False))
+        assert starts[0] == 0 and starts[-1] == padded - side
+
+
+@pytest.mark.parametrize(("height", "width", "tile", "shape", "count"), [
+    (320, 480, 512, (352, 512), 1),  # a small photo (+ margins) is one tile, not six 256² ones
+    (720, 1280, 512, (392, 464), 6),  # 2 rows × 3 columns, each the least that covers
+    (1080, 1920, 256, (248, 248), 45),
+    (1, 1, 256, (40, 40), 1),  # 1 + 2 × 16 margin, rounded up to a multiple of 8
+])
+def test_tiles_are_sized_to_the_frame(height, width, tile, shape, count):
+    grid = plan_tiles(height, width, tile=tile, overlap=32)
+    assert grid.tile_shape == shape and grid.count == count
 
 
 @pytest.mark.parametrize(("tile", "overlap"), [

@@ -18,7 +18,7 @@ from streamer.inference import MODES, EnhanceOptions
 ModelOption = Annotated[Path | None, typer.Option(
     "--model", help="Generator .keras file (default: the shipped model).")]
 BatchOption = Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")]
-TileOption = Annotated[int, typer.Option("--tile", help="Tile side in pixels (multiple of 8).")]
+TileOption = Annotated[int, typer.Option("--tile", help="Longest tile side in pixels (multiple of 8).")]
 OverlapOption = Annotated[int, typer.Option("--overlap", help="Pixels shared by neighbour tiles.")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No dashboard or summary.")]
