@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1920x1080")
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--frames-per-call", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=EnhanceOptions.batch_size)
     parser.add_argument("--tile", type=int, default=EnhanceOptions.tile, help="longest tile side")
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args()

@@ -129,9 +129,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1280x720", help="comma-separated WIDTHxHEIGHT")
     parser.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"))
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL_PATH)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--tile", type=int, default=256)
-    parser.add_argument("--overlap", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=EnhanceOptions.batch_size)
+    parser.add_argument("--tile", type=int, default=EnhanceOptions.tile)
+    parser.add_argument("--overlap", type=int, default=EnhanceOptions.overlap)
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--work-size", type=int, default=EnhanceOptions().work_size,
                         help="realtime mode: long side of the generator's copy")
