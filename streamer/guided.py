@@ -70,7 +70,8 @@ def smooth_chroma(rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
     a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
     luma = _two(ycc[..., 0])
-    ycc[..., 1:] = cv2.convertScaleAbs(cv2.scaleAdd(b, 255.0, cv2.multiply(luma, a, dtype=cv2.CV_32F)))
+    chroma = cv2.scaleAdd(b, 255.0, cv2.multiply(luma, a, dtype=cv2.CV_32F))
+    ycc[..., 1:] = cv2.convertScaleAbs(cv2.threshold(chroma, 0.0, 0.0, cv2.THRESH_TOZERO)[1])
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 

@@ -56,7 +56,8 @@ class EnhanceOptions:
             frames per second at 480p and 720p, 1.25× at 1080p on 2 CPU cores (fewer
             pixels computed twice, and bigger convolutions run faster per pixel).
         overlap: pixels shared by neighbouring tiles (blended with a raised cosine).
-        batch_size: tiles per model call; the last call of a batch is padded to full size.
+        batch_size: tiles per model call (the engine hands over frames whose tiles fill
+            whole batches).
         exposure: the frame-level exposure target.
         smoothing_s: time constant (seconds) of the EMA of log-gain and noise level for
             video; 0 disables it.
@@ -129,7 +130,7 @@ class Enhancer(Protocol):
 
 
 def as_tile_model(model: keras.Model | TileModel) -> TileModel:
-    """A function from a (N, t, t, 3) float32 batch in [-1, 1] to the same, for any model."""
+    """A function from a (N, h, w, 3) float32 batch in [-1, 1] to the same, for any model."""
     if hasattr(model, "predict_on_batch"):  # a keras.Model, without importing Keras here
         return lambda batch: np.asarray(model.predict_on_batch(batch), dtype=np.float32)
     return model
@@ -165,7 +166,7 @@ class FrameEnhancer:
 
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
-            (N, tile, tile, 3) in [-1, 1] to the same shape and range.
+            (N, h, w, 3) in [-1, 1] to the same shape and range.
         options: tiling, batching and exposure settings.
     """
 
@@ -278,18 +279,18 @@ class _FrameWork:
 
 
 def run_in_batches(model: TileModel, tiles: np.ndarray, batch_size: int) -> np.ndarray:
-    """`model` over (N, h, w, 3) tiles in full batches of `batch_size` (the last one padded:
-    one input shape, so a compiled model is traced once)."""
+    """`model` over (N, h, w, 3) tiles, `batch_size` at a time (the last call may be short).
+
+    Not padded: a video's calls repeat the same few shapes, so a compiled model traces
+    each once, where padding would compute zero tiles on every call.
+    """
     result = np.empty_like(tiles)
     for start in range(0, len(tiles), batch_size):
         batch = tiles[start:start + batch_size]
-        count = len(batch)
-        if count < batch_size:
-            batch = np.concatenate([batch, np.zeros((batch_size - count, *batch.shape[1:]), batch.dtype)])
         out = model(batch)
         if out.shape != batch.shape:
             raise ValueError(f"model returned {out.shape[1:]} for tiles of {batch.shape[1:]}")
-        result[start:start + count] = out[:count]
+        result[start:start + len(batch)] = out
     return result
 
 

@@ -39,7 +39,8 @@ def _axis(length: int, tile: int, overlap: int) -> tuple[int, tuple[int, ...]]:
     if length <= tile:
         return _round_up(length), (0,)
     count = math.ceil((length - overlap) / (tile - overlap))
-    size = _round_up(math.ceil((length + (count - 1) * overlap) / count))
+    # At least 2 × overlap, so each end's fade fits (only matters when overlap > tile / 3).
+    size = _round_up(max(math.ceil((length + (count - 1) * overlap) / count), 2 * overlap))
     return size, tuple(int(round(s)) for s in np.linspace(0, length - size, count))
 
 

@@ -83,3 +83,10 @@ def test_wrong_image_size_for_grid_is_rejected():
     grid = plan_tiles(10, 10, tile=64, overlap=8)
     with pytest.raises(ValueError, match="grid"):
         split(np.zeros((11, 10, 3), np.float32), grid)
+
+
+def test_tiles_hold_both_fades_when_the_overlap_is_large():
+    grid = plan_tiles(30, 8, tile=48, overlap=24)  # 54 padded rows: two tiles of >= 48
+    assert grid.tile_shape[0] >= 48 and grid.count == 2
+    ramp = grid.window[:, 0, 0]
+    assert np.abs(np.diff(ramp)).max() < 0.1  # a smooth rise and fall, no jump
