@@ -112,7 +112,8 @@ class Trainer:
     """Runs (and resumes) a training run writing into `out_dir`."""
 
     def __init__(self, config: TrainConfig, sampler: CropSampler, val_pairs: Sequence[Pair],
-                 out_dir: str | Path, *, resume: bool = False, init_model: str | Path | None = None):
+                 out_dir: str | Path, *, resume: bool = False,
+                 init_model: str | Path | keras.Model | None = None):
         if keras.backend.backend() != "tensorflow":
             raise UserError(f"training runs on the TensorFlow backend (this is "
                             f"{keras.backend.backend()}): pip install tensorflow")
@@ -130,12 +131,14 @@ class Trainer:
         elif self.checkpoint_path.exists():
             raise UserError(f"{self.out} already holds a run: add --resume, or choose another --out")
         elif init_model is not None:
-            weights = load_generator(init_model).get_weights()
+            if not isinstance(init_model, keras.Model):
+                init_model = load_generator(init_model)
+            weights = init_model.get_weights()
             try:
                 self.gan.generator.set_weights(weights)
                 self.gan.ema.set_weights(weights)
             except ValueError:
-                raise UserError(f"--from {init_model}: its architecture differs from --width "
+                raise UserError(f"--from: the model's architecture differs from --width "
                                 f"{config.width} --levels {config.levels} --res-blocks "
                                 f"{config.res_blocks}") from None
         self.out.mkdir(parents=True, exist_ok=True)

@@ -90,8 +90,9 @@ def train(
             clean = [rgb for name, rgb in load_named_frames(simulate, frames_per_video=frames_per_video)
                      if name not in held_out]
             sim = _simulator(simulator)
-        if from_model is not None:
-            shape = architecture_of(load_generator(from_model))
+        start = None if from_model is None else load_generator(from_model)
+        if start is not None:
+            shape = architecture_of(start)
             width, levels, res_blocks = shape["width"], shape["levels"], shape["res_blocks"]
         config = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                              crop=crop, width=width, res_blocks=res_blocks, levels=levels, lr=lr,
@@ -99,7 +100,7 @@ def train(
                              seed=seed, bfloat16=resolve_precision(precision) == "bfloat16")
         sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed, clean=clean,
                               simulator=sim, simulate_ratio=simulate_ratio if pairs else 1.0)
-        trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=from_model)
+        trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start)
         _run_with_progress(trainer, quiet)
 
 
