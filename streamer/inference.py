@@ -305,7 +305,7 @@ def run_grouped(model: TileModel, groups: list[np.ndarray], batch_size: int | No
     results: list[np.ndarray] = [np.empty(0)] * len(groups)
     for members in by_shape.values():
         tiles = np.concatenate([groups[i] for i in members])
-        outputs = run_in_batches(model, tiles, batch_size or len(tiles))
+        outputs = run_in_batches(model, tiles, batch_size or max(1, len(tiles)))
         ends = np.cumsum([len(groups[i]) for i in members])
         for i, part in zip(members, np.split(outputs, ends[:-1]), strict=True):
             results[i] = part
