@@ -87,3 +87,16 @@ def test_bad_options_and_modes_are_rejected():
         create_enhancer(lambda x: x, EnhanceOptions(mode="turbo"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="uint8"):
         FrameEnhancer(lambda x: x).enhance([np.zeros((4, 4, 3), np.float32)])
+
+
+def test_arrays_of_one_tile_shape_share_batches_and_come_back_in_order():
+    from streamer.inference import run_grouped
+
+    model = RecordingModel()
+    groups = [np.full((n, h, 8, 3), i, np.float32)
+              for i, (n, h) in enumerate([(3, 16), (2, 24), (3, 16), (0, 24)])]
+    outputs = run_grouped(model, groups, batch_size=4)
+    assert [o.shape for o in outputs] == [g.shape for g in groups]
+    assert all((o == g).all() for o, g in zip(outputs, groups, strict=True))
+    # 6 tiles of 16 rows: batches of 4 + 2; 2 tiles of 24 rows: one batch of 2.
+    assert sorted(model.shapes) == [(2, 16, 8, 3), (2, 24, 8, 3), (4, 16, 8, 3)]
