@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -39,17 +38,8 @@ def test_dark_frames_come_out_brighter_and_close_to_quality_mode():
     full_resolution = EnhanceOptions(half_scale_noise=(np.inf, np.inf), chroma_radius=0)
     quality = create_enhancer(identity, full_resolution).enhance([dark])[0]
     assert realtime.mean() > dark.mean() + 40
-    # With an identity generator both modes return the exposure-normalised frame's luma
-    # (realtime takes chroma from its small copy, so the frame's colour noise is gone).
-    luma = [cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(int) for x in (realtime, quality)]
-    assert np.abs(luma[0] - luma[1]).mean() < 6
-    assert chroma_noise(realtime) < chroma_noise(quality) / 2
-
-
-def chroma_noise(rgb: np.ndarray) -> float:
-    """Mean |Laplacian| of the Cr and Cb planes: colour grain, not colour."""
-    chroma = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)[..., 1:].astype(np.float32)
-    return float(np.abs(cv2.Laplacian(chroma, cv2.CV_32F)).mean())
+    # With an identity generator both modes return the exposure-normalised frame.
+    assert np.abs(realtime.astype(int) - quality.astype(int)).mean() < 6
 
 
 def test_guided_filter_keeps_an_identity_mapping():
