@@ -46,9 +46,13 @@ def guided_upsample(full: np.ndarray, small: np.ndarray, out: np.ndarray, *, rad
     size = (full.shape[1], full.shape[0])
     a = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
-    # a·full + 255·b, in OpenCV's fused ops (several times faster than numpy here);
-    # negatives are zeroed first, as convertScaleAbs would mirror them.
-    result = cv2.scaleAdd(b, 255.0, cv2.multiply(full, a, dtype=cv2.CV_32F))
+    return _affine_u8(full, a, b)
+
+
+def _affine_u8(image: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """uint8 `a·image + 255·b`, clipped to [0, 255], in OpenCV's fused ops (several times
+    faster than numpy here); negatives are zeroed first, as convertScaleAbs would mirror them."""
+    result = cv2.scaleAdd(b, 255.0, cv2.multiply(image, a, dtype=cv2.CV_32F))
     return cv2.convertScaleAbs(cv2.threshold(result, 0.0, 0.0, cv2.THRESH_TOZERO)[1])
 
 
@@ -69,9 +73,7 @@ def smooth_chroma(rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
                                radius=radius, eps=eps)
     a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    luma = _two(ycc[..., 0])
-    chroma = cv2.scaleAdd(b, 255.0, cv2.multiply(luma, a, dtype=cv2.CV_32F))
-    ycc[..., 1:] = cv2.convertScaleAbs(cv2.threshold(chroma, 0.0, 0.0, cv2.THRESH_TOZERO)[1])
+    ycc[..., 1:] = _affine_u8(_two(ycc[..., 0]), a, b)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
