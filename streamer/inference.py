@@ -52,12 +52,13 @@ class EnhanceOptions:
         mode: "quality" (tiled full-resolution generator) or "realtime" (generator on a
             small copy, guided upsampling: `streamer.realtime`).
         tile: the longest tile side in pixels (a multiple of 8); tiles are sized to the frame
-            (`streamer.tiles`). 512 against 256: the same scores (±0.01 dB), 1.6× the
-            frames per second at 480p and 720p, 1.25× at 1080p on 2 CPU cores (fewer
-            pixels computed twice, and bigger convolutions run faster per pixel).
+            (`streamer.tiles`). Against the former square 256² tiles in batches of 8: the
+            same scores (±0.01 dB), 1.2–1.6× faster on 2 CPU cores (fewer pixels computed
+            twice, and bigger convolutions run faster per pixel; README, Speed).
         overlap: pixels shared by neighbouring tiles (blended with a raised cosine).
-        batch_size: tiles per model call (the engine hands over frames whose tiles fill
-            whole batches).
+        batch_size: tiles per model call (the engine hands over frames whose full-resolution
+            tiles fill whole batches; other callers and the half-size pass may end on a
+            short batch).
         exposure: the frame-level exposure target.
         smoothing_s: time constant (seconds) of the EMA of log-gain and noise level for
             video; 0 disables it.

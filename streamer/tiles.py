@@ -99,7 +99,7 @@ class TileGrid:
 
 
 @functools.lru_cache(maxsize=16)
-def plan_tiles(height: int, width: int, *, tile: int = 256, overlap: int = 32) -> TileGrid:
+def plan_tiles(height: int, width: int, *, tile: int = 512, overlap: int = 32) -> TileGrid:
     """The tile grid for a frame of `height` x `width`, tiles at most `tile` a side
     (cached: video frames share one)."""
     check_tiling(tile, overlap)

@@ -1,4 +1,4 @@
-"""FrameEnhancer: shapes, full batches, exposure smoothing, the Keras model path."""
+"""FrameEnhancer: shapes, shared batches, exposure smoothing, the Keras model path."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_output_has_input_size_and_dtype(size: tuple[int, int]):
     assert out.shape == frame.shape and out.dtype == np.uint8
 
 
-def test_model_only_sees_full_batches_across_frames():
+def test_tiles_of_several_frames_share_batches():
     model = RecordingModel()
     enhancer = FrameEnhancer(model, EnhanceOptions(tile=64, overlap=16, batch_size=5))
     frames = [np.full((60, 100, 3), i * 20, np.uint8) for i in range(3)]

@@ -164,8 +164,8 @@ def test_chroma_smoothing_removes_colour_grain_and_keeps_luma_and_colour_edges()
     luma = [cv2.cvtColor(x, cv2.COLOR_RGB2YCrCb)[..., 0].astype(int) for x in (frame, out)]
     assert np.abs(luma[0] - luma[1]).max() <= 2  # luma is left alone (up to RGB rounding)
     clean = cv2.cvtColor(np.rint(ycc).astype(np.uint8), cv2.COLOR_YCrCb2RGB).astype(int)
-    for column in (45, 46, 49, 50):  # both colours hold right up to the edge
-        assert np.abs(out[:, column].astype(int) - clean[:, column]).mean() < 6
+    for column in range(44, 52):  # both colours hold right up to the edge (a blur would not)
+        assert np.abs(out[:, column].astype(int) - clean[:, column]).mean() < 10
 
 
 def test_quality_mode_smooths_colour_grain_unless_turned_off():
