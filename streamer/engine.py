@@ -51,8 +51,8 @@ def frames_per_call(width: int, height: int, options: EnhanceOptions, *, most_ti
     """Frames handed to the enhancer at once: the fewest whose tiles fill whole batches.
 
     E.g. 6 tiles a frame (720p) with batches of 4 → 2 frames (12 tiles, 3 full batches), so
-    no full-resolution batch is short. When that would hold more than `most_tiles` tiles (memory), just
-    enough frames to fill one batch. The realtime mode runs whole small frames: 4 a call
+    no full-resolution batch is short. When that would hold more than `most_tiles` tiles
+    (memory), just enough frames to fill one batch. The realtime mode runs whole small frames: 4 a call
     (measured: ~30 % less model time a frame than one at a time, with no added latency
     for files).
     """

@@ -22,7 +22,8 @@ def box(image: np.ndarray, radius: int) -> np.ndarray:
 
 def guided_coefficients(guide: np.ndarray, target: np.ndarray, *, radius: int, eps: float
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel local linear fit `target ≈ a·guide + b` (float32 (H, W, 3) in [0, 1])."""
+    """Per-channel local linear fit `target ≈ a·guide + b` (float32 in [0, 1], both
+    (H, W, C) of the same shape)."""
     mean_g, mean_t = box(guide, radius), box(target, radius)
     cov = box(guide * target, radius) - mean_g * mean_t
     var = box(guide * guide, radius) - mean_g * mean_g
@@ -43,15 +44,16 @@ def guided_upsample(full: np.ndarray, small: np.ndarray, out: np.ndarray, *, rad
         uint8 (H, W, 3).
     """
     a, b = guided_coefficients(small.astype(np.float32) / 255.0, out, radius=radius, eps=eps)
-    size = (full.shape[1], full.shape[0])
+    return _apply_upsampled(full, a, b)
+
+
+def _apply_upsampled(image: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """uint8 `a·image + 255·b`, with low-resolution `a` and `b` upsampled bilinearly to the
+    uint8 `image`'s size, clipped to [0, 255]. In OpenCV's fused ops (several times faster
+    than numpy here); negatives are zeroed first, as convertScaleAbs would mirror them."""
+    size = (image.shape[1], image.shape[0])
     a = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
     b = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
-    return _affine_u8(full, a, b)
-
-
-def _affine_u8(image: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """uint8 `a·image + 255·b`, clipped to [0, 255], in OpenCV's fused ops (several times
-    faster than numpy here); negatives are zeroed first, as convertScaleAbs would mirror them."""
     result = cv2.scaleAdd(b, 255.0, cv2.multiply(image, a, dtype=cv2.CV_32F))
     return cv2.convertScaleAbs(cv2.threshold(result, 0.0, 0.0, cv2.THRESH_TOZERO)[1])
 
@@ -71,9 +73,7 @@ def smooth_chroma(rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
                        interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
     a, b = guided_coefficients(_two(small[..., 0]), np.ascontiguousarray(small[..., 1:]),
                                radius=radius, eps=eps)
-    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    ycc[..., 1:] = _affine_u8(_two(ycc[..., 0]), a, b)
+    ycc[..., 1:] = _apply_upsampled(_two(ycc[..., 0]), a, b)
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 

@@ -81,6 +81,11 @@ class TileGrid:
         """Number of tiles per frame."""
         return len(self.ys) * len(self.xs)
 
+    @property
+    def corners(self) -> list[tuple[int, int]]:
+        """(y, x) of every tile's top-left corner, row by row (the order of `split`)."""
+        return [(y, x) for y in self.ys for x in self.xs]
+
     @functools.cached_property
     def window(self) -> np.ndarray:
         """(tile height, tile width, 1) blending weights of one tile."""
@@ -91,9 +96,8 @@ class TileGrid:
         """(H, W, 1) reciprocal of the summed window weights over the frame."""
         total = np.zeros((*self.padded_shape, 1), np.float32)
         th, tw = self.tile_shape
-        for y in self.ys:
-            for x in self.xs:
-                total[y:y + th, x:x + tw] += self.window
+        for y, x in self.corners:
+            total[y:y + th, x:x + tw] += self.window
         m = self.margin
         return 1.0 / total[m:m + self.height, m:m + self.width]
 
@@ -132,7 +136,6 @@ def stitch(tiles: np.ndarray, grid: TileGrid) -> np.ndarray:
     (th, tw), m = grid.tile_shape, grid.margin
     canvas = np.zeros((*grid.padded_shape, tiles.shape[-1]), np.float32)
     weighted = np.empty(tiles.shape[1:], np.float32)  # one tile's worth, reused
-    corners = ((y, x) for y in grid.ys for x in grid.xs)
-    for tile, (y, x) in zip(tiles, corners, strict=True):
+    for tile, (y, x) in zip(tiles, grid.corners, strict=True):
         canvas[y:y + th, x:x + tw] += np.multiply(tile, grid.window, out=weighted)
     return canvas[m:m + grid.height, m:m + grid.width] * grid.inverse_weight
