@@ -161,6 +161,31 @@ class LogSmoother:
         return math.exp(log)
 
 
+class ExposureNormaliser:
+    """Brings frames to a normal exposure (`gan.exposure`), the gain smoothed over time, and
+    says how much of the generator's result each frame gets (`EnhanceOptions.generator_gains`).
+    Both modes start here: the generator was trained on frames prepared this way."""
+
+    def __init__(self, options: EnhanceOptions) -> None:
+        self.options = options
+        self._gain = LogSmoother(options.smoothing_s)
+
+    def reset(self) -> None:
+        """Forget the gain history."""
+        self._gain.reset()
+
+    def __call__(self, frame: np.ndarray, timestamp: float | None
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+        """The frame's (time-smoothed) exposure curve on the 256 levels (float32 in [0, 1]),
+        the frame through it (uint8), and the generator's strength at that gain."""
+        check_frame(frame)
+        gain = self._gain(estimate_gain(frame, self.options.exposure), timestamp)
+        lut = apply_gain(LEVELS, gain)
+        start, full = self.options.generator_gains
+        strength = ramp(math.log(gain), math.log(start), math.log(full))
+        return lut, cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)), strength
+
+
 class FrameEnhancer:
     """The "quality" mode: exposure-normalised, tiled, batched inference at full resolution,
     with a half-resolution pass mixed in on noisy frames.
@@ -174,14 +199,14 @@ class FrameEnhancer:
     def __init__(self, model: keras.Model | TileModel, options: EnhanceOptions = EnhanceOptions()):
         self.options = options
         self._model = as_tile_model(model)
-        self._smoother = LogSmoother(options.smoothing_s)
+        self._exposure = ExposureNormaliser(options)
         self._noise_smoother = LogSmoother(options.smoothing_s)
         self._blocking_smoother = LogSmoother(options.smoothing_s)
 
     def reset(self) -> None:
         """Forget the exposure, noise and blocking history (call between unrelated videos)."""
-        for smoother in (self._smoother, self._noise_smoother, self._blocking_smoother):
-            smoother.reset()
+        for history in (self._exposure, self._noise_smoother, self._blocking_smoother):
+            history.reset()
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
@@ -205,15 +230,15 @@ class FrameEnhancer:
     def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
         """Exposure, noise level and the tile grids of the passes this frame needs."""
         o = self.options
-        lut, normalised, strength = self.normalise(frame, timestamp)
+        lut, normalised, strength = self._exposure(frame, timestamp)
+        if strength == 0:  # not a dark frame: its exposure curve is all it gets
+            return _FrameWork(half_weight=0.0, normalised=normalised, strength=strength)
         # Floored below the half pass's start, so a black frame does not hold it back for long.
         noise = self._noise_smoother(max(estimate_noise(normalised), 1e-3), timestamp)
         blocking = self._blocking_smoother(estimate_blocking(normalised), timestamp)
         half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
         half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
         work = _FrameWork(half_weight=half, normalised=normalised, strength=strength)
-        if strength == 0:  # not a dark frame: its exposure curve is all it gets
-            return work
         if half < 1:
             work.full_input = cv2.LUT(frame, lut * 2.0 - 1.0)  # 15× numpy's lut[frame]
             work.full_grid = plan_tiles(*frame.shape[:2], tile=o.tile, overlap=o.overlap)
@@ -223,18 +248,6 @@ class FrameEnhancer:
                                     interpolation=cv2.INTER_AREA)
             work.small_grid = plan_tiles(*work.small.shape[:2], tile=o.tile, overlap=o.overlap)
         return work
-
-    def normalise(self, frame: np.ndarray, timestamp: float | None
-                  ) -> tuple[np.ndarray, np.ndarray, float]:
-        """The frame's (time-smoothed) exposure curve on the 256 levels (float32 in [0, 1]),
-        the frame through it (uint8), and the generator's strength at that gain
-        (`EnhanceOptions.generator_gains`)."""
-        check_frame(frame)
-        gain = self._smoother(estimate_gain(frame, self.options.exposure), timestamp)
-        lut = apply_gain(LEVELS, gain)
-        start, full = self.options.generator_gains
-        strength = ramp(math.log(gain), math.log(start), math.log(full))
-        return lut, cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)), strength
 
 
 @dataclass

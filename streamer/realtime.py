@@ -8,6 +8,7 @@ apply it per pixel at full resolution, edge-aware.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -16,12 +17,17 @@ from gan.data import from_signed, to_signed, to_unit
 from streamer.guided import guided_upsample
 from streamer.inference import (
     EnhanceOptions,
-    FrameEnhancer,
+    ExposureNormaliser,
+    TileModel,
+    as_tile_model,
     check_timestamps,
     run_grouped,
     with_strength,
 )
 from streamer.tiles import SIZE_MULTIPLE
+
+if TYPE_CHECKING:
+    from gan.backend import keras
 
 
 def work_shape(height: int, width: int, long_side: int) -> tuple[int, int]:
@@ -31,20 +37,31 @@ def work_shape(height: int, width: int, long_side: int) -> tuple[int, int]:
     return (max(m, round(height * scale / m) * m), max(m, round(width * scale / m) * m))
 
 
-class RealtimeEnhancer(FrameEnhancer):
+class RealtimeEnhancer:
     """Generator on a ≤ `options.work_size` copy of each frame, guided upsampling back.
 
     Frames of one size (a video) share one model call.
+
+    Args:
+        model: a generator (`keras.Model`) or a tile function (`streamer.inference.TileModel`).
+        options: exposure, work size and guided-filter settings.
     """
 
-    def __init__(self, model, options: EnhanceOptions = EnhanceOptions(mode="realtime")):
-        super().__init__(model, options)
+    def __init__(self, model: keras.Model | TileModel,
+                 options: EnhanceOptions = EnhanceOptions(mode="realtime")):
+        self.options = options
+        self._model = as_tile_model(model)
+        self._exposure = ExposureNormaliser(options)
+
+    def reset(self) -> None:
+        """Forget the exposure history (call between unrelated videos)."""
+        self._exposure.reset()
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
         timestamps = check_timestamps(frames, timestamps)
         o = self.options
-        work = [self.normalise(f, t)[1:] for f, t in zip(frames, timestamps, strict=True)]
+        work = [self._exposure(f, t)[1:] for f, t in zip(frames, timestamps, strict=True)]
         smalls = [None if strength == 0 else  # not a dark frame: no generator
                   cv2.resize(full, work_shape(*full.shape[:2], o.work_size)[::-1],
                              interpolation=cv2.INTER_AREA) for full, strength in work]
