@@ -146,6 +146,8 @@ class CropSampler:
                  simulate_ratio: float = 0.0, exposure: ExposureConfig = ExposureConfig()):
         if crop % SIZE_MULTIPLE:
             raise ValueError(f"`crop` must be a multiple of {SIZE_MULTIPLE}. Received: {crop}")
+        if not 0 <= simulate_ratio <= 1:
+            raise ValueError(f"`simulate_ratio` must be in [0, 1]. Received: {simulate_ratio}")
         if not pairs and not (clean and simulator):
             raise UserError("no training data: give paired frames or --simulate sources")
         self.crop, self.batch_size, self.seed = crop, batch_size, seed

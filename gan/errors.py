@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,5 +24,20 @@ def exit_on_error() -> Iterator[None]:
         print("error: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
     except (OSError, ValueError, RuntimeError) as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected failure as one readable line: `path: reason` for OS errors (PyAV's
+    included), otherwise the exception's first line without terminal colour codes."""
+    strerror, filename = getattr(exc, "strerror", None), getattr(exc, "filename", None)
+    if strerror:  # OSError, and PyAV's FFmpegError (a ValueError with the same fields)
+        return f"{filename}: {strerror}" if filename else strerror
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()]
+    return next((f"{type(exc).__name__}: {line}" for line in lines if line), type(exc).__name__)
+
+
+def option_error(exc: ValueError) -> UserError:
+    """A library's "`batch_size` must ..." as the command line's "--batch-size must ..."."""
+    return UserError(re.sub(r"`(\w+)`", lambda m: "--" + m[1].replace("_", "-"), str(exc)))

@@ -22,6 +22,7 @@ from gan.discriminator import build_discriminator
 from gan.errors import UserError
 from gan.gan_model import LossWeights, LowLightGAN
 from gan.generator import build_generator
+from gan.losses import GAN_TYPES
 from gan.metrics import psnr_ssim
 from gan.model_io import load_generator, save_generator
 
@@ -49,6 +50,22 @@ class TrainConfig:
     bfloat16: bool = False
 
     ARCHITECTURE = ("width", "res_blocks", "levels", "disc_width")
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "steps_per_epoch", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Received: {getattr(self, name)}")
+        if self.crop < SIZE_MULTIPLE or self.crop % SIZE_MULTIPLE:
+            raise ValueError(f"`crop` must be a positive multiple of {SIZE_MULTIPLE}. "
+                             f"Received: {self.crop}")
+        if not self.lr > 0:
+            raise ValueError(f"`lr` must be > 0. Received: {self.lr}")
+        for name in ("l1_weight", "ssim_weight", "adv_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {getattr(self, name)}")
+        if self.gan_type not in GAN_TYPES:
+            raise ValueError(f"`gan_type` must be one of {', '.join(GAN_TYPES)}. "
+                             f"Received: {self.gan_type!r}")
 
 
 @dataclass

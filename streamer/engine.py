@@ -65,7 +65,7 @@ def frames_per_call(width: int, height: int, options: EnhanceOptions, *, most_ti
 
 def _how_far(output: Path, written: int, total: int) -> str:
     if not written:
-        return "no frame was written, so no output was left"
+        return f"no frame was written, so {output} was not written"
     return f"{output} was finalised with the first {written} of {total} frames"
 
 

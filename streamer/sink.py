@@ -3,11 +3,14 @@
 `VideoSink` is a context manager that always finalises the file (encoder flushed,
 trailer written), whatever happens inside it. Audio packets are remuxed from the input,
 not re-encoded, interleaved with the video as it is written; a run that stops early
-gets the audio up to its last frame. A sink that received no frames leaves no file.
+gets the audio up to its last frame. The video is written to a temporary file beside the
+output and renamed over it once finalised, so a file being replaced (`--overwrite`) stays
+whole until then, and a sink that received no frames leaves no file and replaces none.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +23,9 @@ from streamer.frames import Frame
 from streamer.source import VideoInfo
 
 RATE_CONTROL_CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9")
+# Checked here: x264 prints its own complaint about an unknown preset straight to stderr.
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
 CONVERTIBLE_COLORSPACES = {int(c) for c in av.video.reformatter.Colorspace}  # swscale's matrices
 LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what RGB → YUV conversion produces by default
 
@@ -56,10 +62,10 @@ def pixel_format(codec: str, width: int, height: int) -> str:
     return formats[0] if formats else "yuv420p"
 
 
-def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64, *,
-                  suffix: str = ".mp4") -> None:
-    """Encode one frame into a scratch `suffix` file, so a bad codec, preset or container
-    fails before any work (with a `UserError` naming the problem)."""
+def check_encoder(options: EncoderOptions, width: int | None = None, height: int | None = None,
+                  *, suffix: str = ".mp4") -> None:
+    """Encode one frame (of the output's size, when known) into a scratch `suffix` file, so a
+    bad codec, preset or container fails before any work (with a `UserError` naming it)."""
     try:
         codec = av.codec.Codec(options.codec, "w")
     except (av.codec.codec.UnknownCodecError, ValueError):
@@ -68,6 +74,10 @@ def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64, *,
     if codec.type != "video":
         raise UserError(f"unsupported --codec {options.codec!r}: "
                         f"it encodes {codec.type}, not video")
+    if options.codec in ("libx264", "libx265") and options.preset not in X26X_PRESETS:
+        raise UserError(f"unknown --preset {options.preset!r}: use one of {', '.join(X26X_PRESETS)}")
+    size = "" if width is None or height is None else f" at {width}x{height}"
+    width, height = width or 64, height or 64
     with tempfile.TemporaryDirectory() as folder:
         try:
             with av.open(str(Path(folder) / f"probe{suffix}"), "w") as container:
@@ -80,9 +90,8 @@ def check_encoder(options: EncoderOptions, width: int = 64, height: int = 64, *,
                 for packet in [*stream.encode(frame), *stream.encode(None)]:
                     container.mux(packet)
         except av.error.FFmpegError as exc:
-            raise UserError(f"cannot use --codec {options.codec} with crf={options.crf}, "
-                            f"preset={options.preset!r} at {width}x{height}: {exc.strerror}"
-                            ) from None
+            raise UserError(f"cannot encode {options.codec} video with crf={options.crf}, "
+                            f"preset={options.preset!r}{size}: {exc.strerror}") from None
         except ValueError as exc:  # PyAV: unknown container, or codec not allowed in it
             kind = f"a {suffix} file" if suffix else "a file without an extension"
             raise UserError(f"cannot write {options.codec} video to {kind}: {exc} "
@@ -166,14 +175,19 @@ class VideoSink:
         self.frames_written = 0
         self.last_time: float | None = None
         self._stopped_early = False
+        self._partial: Path | None = None  # where the video is written until it is finalised
         self._container: av.container.OutputContainer | None = None
         self._stream = None
         self._audio: _AudioCopier | None = None
 
     def __enter__(self) -> VideoSink:
+        # Same folder (so the rename is atomic), same suffix (it picks the container).
+        self._partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial"
+                                            f"{self.path.suffix}")
         try:
-            self._container = av.open(str(self.path), "w")
+            self._container = av.open(str(self._partial), "w")
         except (av.error.FFmpegError, ValueError) as exc:
+            self._partial.unlink(missing_ok=True)
             raise UserError(f"cannot write {self.path}: {exc}") from None
         try:
             self._add_video_stream()
@@ -181,7 +195,7 @@ class VideoSink:
                 self._audio = _AudioCopier(self.info.path, self._container)
         except BaseException:
             self._container.close()
-            self.path.unlink(missing_ok=True)
+            self._partial.unlink(missing_ok=True)
             raise
         return self
 
@@ -242,5 +256,7 @@ class VideoSink:
             if self._audio is not None:
                 self._audio.close()
             container.close()
-            if not self.frames_written:
-                self.path.unlink(missing_ok=True)
+            if self.frames_written:
+                os.replace(self._partial, self.path)
+            else:
+                self._partial.unlink(missing_ok=True)

@@ -82,3 +82,25 @@ def test_evaluate_reports_pairs_of_different_sizes(cli, tmp_path):
 def test_evaluate_needs_low_and_high(cli, tmp_path):
     result = cli(evaluate_app, tmp_path)
     assert result.exit_code == 1 and "low/" in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["low", "high"])
+def test_evaluate_never_saves_over_its_pairs(folder, cli, tmp_path):
+    for side, level in (("low", 30), ("high", 200)):
+        write_image(tmp_path / side / "0.png", level=level)
+    before = (tmp_path / folder / "0.png").read_bytes()
+    result = cli(evaluate_app, tmp_path, "--save", tmp_path / folder, "--overwrite")
+    assert result.exit_code == 1 and "is an input folder" in result.stderr
+    assert (tmp_path / folder / "0.png").read_bytes() == before
+
+
+def test_evaluate_save_needs_overwrite_to_replace_images(cli, tmp_path):
+    for side, level in (("low", 30), ("high", 200)):
+        write_image(tmp_path / "data" / side / "0.png", level=level)
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "0.png").write_bytes(b"kept")
+    result = cli(evaluate_app, tmp_path / "data", "--save", tmp_path / "saved")
+    assert result.exit_code == 1 and "use --overwrite" in result.stderr
+    assert (tmp_path / "saved" / "0.png").read_bytes() == b"kept"
+    assert cli(evaluate_app, tmp_path / "data", "--save", tmp_path / "saved",
+               "--overwrite").exit_code == 0

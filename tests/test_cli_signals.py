@@ -17,6 +17,11 @@ REPO = Path(__file__).resolve().parents[1]
 FRAMES = 1200
 
 
+def writing(out: Path) -> list[Path]:
+    """The file the sink writes beside `out` until it renames it to `out`."""
+    return list(out.parent.glob(f".{out.name}.*.partial{out.suffix}"))
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_finalises_output_and_exits_130(signum, make_clip, tiny_model_path, tmp_path):
     rng = np.random.default_rng(0)
@@ -31,7 +36,7 @@ def test_signal_finalises_output_and_exits_130(signum, make_clip, tiny_model_pat
                                text=True)
     try:
         deadline = time.monotonic() + 90
-        while not (out.exists() and out.stat().st_size > 64_000):  # frames are being written
+        while not any(p.stat().st_size > 64_000 for p in writing(out)):  # frames are coming
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline, "no output appeared"
             time.sleep(0.05)
@@ -49,7 +54,7 @@ def test_signal_finalises_output_and_exits_130(signum, make_clip, tiny_model_pat
     assert match, stderr
     written = int(match.group(1))
     assert 0 < written < FRAMES and int(match.group(2)) == FRAMES
-    assert count_frames(out) == written
+    assert count_frames(out) == written and not writing(out)  # renamed once finalised
     result = probe(out)
     video_s = written / 24
     assert result["audio_codec"] == "aac" and 0 < result["audio_s"] <= video_s + 0.2

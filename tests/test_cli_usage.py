@@ -101,3 +101,9 @@ def test_real_process_prints_one_line_and_no_traceback():
     assert result.returncode == 2
     assert result.stderr == "error: no such option: --bogus. Try 'enhance-video --help'.\n"
     assert result.stdout == ""
+
+
+def test_negative_camera_index_is_a_usage_error(monkeypatch, capsys):
+    # OpenCV takes -1 as "any camera" and crashes the process where there is none.
+    code, _, err = run_main("enhance-cam", ["--camera", "-1"], monkeypatch, capsys)
+    assert_one_usage_line("enhance-cam", code, err, "--camera")

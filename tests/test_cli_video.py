@@ -112,7 +112,7 @@ def test_unwritable_output_directory_is_refused(make_clip, cli, tmp_path, monkey
 @pytest.mark.parametrize(("args", "suffix", "message"), [
     (("--codec", "h265-turbo"), ".mp4", "unsupported --codec"),  # no such encoder
     (("--codec", "aac"), ".mp4", "not video"),  # an audio encoder
-    (("--preset", "warp-speed"), ".mp4", "cannot use --codec"),  # rejected by the encoder
+    (("--preset", "warp-speed"), ".mp4", "unknown --preset 'warp-speed'"),
     (("--tile", "30"), ".mp4", "--tile must be a positive multiple of 8"),  # tile not a multiple of 8
     (("--overlap", "200"), ".mp4", "--overlap must be between"),  # overlap over half a tile
     (("--batch-size", "0"), ".mp4", "--batch-size must be >= 1"),  # an empty batch

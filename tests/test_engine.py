@@ -7,7 +7,7 @@ import threading
 import pytest
 from probes import count_frames
 
-from streamer.engine import enhance_video_file, frames_per_call
+from streamer.engine import RunFailed, enhance_video_file, frames_per_call
 from streamer.inference import EnhanceOptions, FrameEnhancer
 
 
@@ -41,3 +41,21 @@ def test_stop_event_finalises_a_shorter_output(make_clip, tmp_path, no_thread_le
     result = enhance_video_file(clip, out, StopAfterTen(lambda x: x, options), options, stop=stop)
     assert result.stopped and 0 < result.frames_written < 200
     assert count_frames(out) == result.frames_written
+
+
+def test_an_output_being_replaced_stays_whole_until_the_new_one_is_finalised(make_clip, tmp_path):
+    clip, out = make_clip("in.mp4", count=40), tmp_path / "out.mp4"
+    out.write_bytes(b"the previous output")
+    options = EnhanceOptions(tile=32, overlap=8, batch_size=2)
+
+    class FailAtOnce(FrameEnhancer):
+        def enhance(self, frames, timestamps=None):
+            assert out.read_bytes() == b"the previous output"  # nothing written over it yet
+            raise RuntimeError("model crashed")
+
+    with pytest.raises(RunFailed, match="model crashed; no frame was written"):
+        enhance_video_file(clip, out, FailAtOnce(lambda x: x, options), options)
+    assert out.read_bytes() == b"the previous output"  # no frame: the old file is kept
+    result = enhance_video_file(clip, out, FrameEnhancer(lambda x: x, options), options)
+    assert count_frames(out) == result.frames_written == 40
+    assert not list(tmp_path.glob(".*partial*"))  # the temporary file was renamed

@@ -304,7 +304,7 @@ def test_dashboard_shows_requested_vs_delivered_drops_and_latency(tmp_path):
     (["--max-frames", "0"], "--max-frames must be >= 1"),  # nothing to do
     (["--width", "-640"], "--width must be positive"),  # bad request
     (["--record", "out.txt"], "cannot write libx264 video to a .txt file"),  # not a video container
-    (["--record", "out.mp4", "--preset", "glacial"], "preset='glacial'"),  # unknown preset
+    (["--record", "out.mp4", "--preset", "glacial"], "unknown --preset 'glacial'"),
 ])
 def test_bad_options_fail_with_one_line(args, message, cli):
     result = cli(cam.app, *args, *QUIET, model=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -154,6 +155,12 @@ def _unreadable_image(tmp_path: Path) -> tuple[Path, str]:
     return tmp_path / "images", "bad.jpg"
 
 
+def _truncated_png(tmp_path: Path) -> tuple[Path, str]:
+    write_rgb(tmp_path / "whole.png", data.astronaut())
+    (tmp_path / "cut.png").write_bytes((tmp_path / "whole.png").read_bytes()[:10_000])
+    return tmp_path / "cut.png", "cut.png"
+
+
 def _folder_without_images(tmp_path: Path) -> tuple[Path, str]:
     (tmp_path / "nothing").mkdir()
     (tmp_path / "nothing" / "readme.txt").write_text("no images here")
@@ -164,6 +171,7 @@ def _folder_without_images(tmp_path: Path) -> tuple[Path, str]:
     _video_without_frames,  # a valid container holding no frames
     _not_a_video,  # text with a video suffix
     _unreadable_image,  # one corrupt image in an otherwise good folder
+    _truncated_png,  # OpenCV's own warning must not print before our line
     _folder_without_images,  # only a text file
 ])
 def test_cli_bad_input_is_one_line_error(tmp_path: Path, make_input) -> None:
@@ -183,3 +191,13 @@ def test_console_script_error_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no images") and culprit in lines[0]
+
+
+def test_cli_never_writes_over_its_source(image_dir: Path, tmp_path: Path) -> None:
+    # SOURCE is OUT_DIR/high: --overwrite would delete the images it reads.
+    source = tmp_path / "set" / "high"
+    shutil.copytree(image_dir, source)
+    before = {p.name: p.read_bytes() for p in source.iterdir()}
+    result = run_cli(source, tmp_path / "set", "--overwrite")
+    assert result.returncode == 1 and "is in" in result.stderr and "never overwritten" in result.stderr
+    assert {p.name: p.read_bytes() for p in source.iterdir()} == before

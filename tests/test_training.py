@@ -126,3 +126,24 @@ def test_train_killed_mid_run_resumes_from_its_last_checkpoint(pairs_dir, tmp_pa
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr
     assert read_checkpoint_meta(out / "checkpoint.npz")["epoch"] == saved_epoch + 1
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--epochs", "0", "--epochs must be >= 1"),
+    ("--steps-per-epoch", "0", "--steps-per-epoch must be >= 1"),
+    ("--batch-size", "0", "--batch-size must be >= 1"),
+    ("--crop", "0", "--crop must be a positive multiple of 8"),
+    ("--lr", "-1", "--lr must be > 0"),
+    ("--adv-weight", "-1", "--adv-weight must be >= 0"),
+    ("--gan-type", "bogus", "--gan-type must be one of"),
+    ("--width", "0", "--width must be >= 1"),
+])
+def test_train_refuses_settings_that_make_no_sense(option, value, message, pairs_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from gan.cli.train import app
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, [str(pairs_dir), "--out", str(out), "--quiet", option, value])
+    assert result.exit_code == 1 and result.stderr.startswith(f"error: {message}")
+    assert len(result.stderr.splitlines()) == 1 and not (out / "checkpoint.npz").exists()

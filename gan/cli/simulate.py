@@ -30,9 +30,16 @@ def write_png(path: Path, rgb: np.ndarray) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def prepare_output(out_dir: Path, *, overwrite: bool) -> tuple[Path, Path]:
-    """Create OUT_DIR/low and OUT_DIR/high; refuse to mix with an earlier set unless told."""
+def prepare_output(source: Path, out_dir: Path, *, overwrite: bool) -> tuple[Path, Path]:
+    """Create OUT_DIR/low and OUT_DIR/high; refuse to mix with an earlier set unless told,
+    and refuse outright to write where the source images are."""
     low_dir, high_dir, params_path = out_dir / "low", out_dir / "high", out_dir / "params.jsonl"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"output {out_dir} is a file: give a folder")
+    for folder in (low_dir, high_dir):
+        if folder.resolve() in (source.resolve(), *source.resolve().parents):
+            raise UserError(f"{source} is in {folder}, where the set is written: choose another "
+                            "OUT_DIR (the source is never overwritten, even with --overwrite)")
     old = [*low_dir.glob("*.png"), *high_dir.glob("*.png")]
     if params_path.exists():
         old.append(params_path)
@@ -51,7 +58,7 @@ def simulate(
         help="Normal-light image folder, image file or video file.")],
     out_dir: Annotated[Path, typer.Argument(help="Output folder for low/, high/, params.jsonl.")],
     count: Annotated[int, typer.Option(min=1, help="Frames sampled per video.")] = 50,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same set.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed; the same seed gives the same set.")] = 0,
     preset: Annotated[str, typer.Option(help="Simulator preset: default or wide.")] = "default",
     overwrite: Annotated[bool, typer.Option(help="Replace an existing set in OUT_DIR.")] = False,
 ) -> None:
@@ -61,7 +68,7 @@ def simulate(
             raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
         config = PRESETS[preset]()
         frames = load_named_frames([source], frames_per_video=count)
-        low_dir, high_dir = prepare_output(out_dir, overwrite=overwrite)
+        low_dir, high_dir = prepare_output(source, out_dir, overwrite=overwrite)
         columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn())
         with Progress(*columns) as progress, open(out_dir / "params.jsonl", "w") as log:

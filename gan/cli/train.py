@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gan.cli import run_app
-from gan.errors import UserError, exit_on_error
+from gan.errors import UserError, exit_on_error, option_error
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -63,7 +63,8 @@ def train(
         help="Normal-light images/folders/videos to render low-light pairs from, on the fly.")] = None,
     simulate_ratio: Annotated[float, typer.Option(help="Share of simulated crops when mixing.")] = 0.5,
     simulator: Annotated[str, typer.Option(help="Simulator preset: default or wide.")] = "default",
-    frames_per_video: int = 200,
+    frames_per_video: Annotated[int, typer.Option(min=1, help="Frames sampled from each video.")
+                                ] = 200,
     low: Annotated[Path | None, typer.Option(help="Paired video: the low-light one.")] = None,
     high: Annotated[Path | None, typer.Option(help="Paired video: the normal-light one.")] = None,
     precision: Annotated[str, typer.Option(help="auto, float32 or bfloat16.")] = "auto",
@@ -94,13 +95,18 @@ def train(
         if start is not None:
             shape = architecture_of(start)
             width, levels, res_blocks = shape["width"], shape["levels"], shape["res_blocks"]
-        config = TrainConfig(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
-                             crop=crop, width=width, res_blocks=res_blocks, levels=levels, lr=lr,
-                             adv_weight=adv_weight, ssim_weight=ssim_weight, gan_type=gan_type,
-                             seed=seed, bfloat16=resolve_precision(precision) == "bfloat16")
-        sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed, clean=clean,
-                              simulator=sim, simulate_ratio=simulate_ratio if pairs else 1.0)
-        trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start)
+        try:  # the library's "`batch_size` must ..." as "--batch-size must ..."
+            config = TrainConfig(
+                epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, crop=crop,
+                width=width, res_blocks=res_blocks, levels=levels, lr=lr, adv_weight=adv_weight,
+                ssim_weight=ssim_weight, gan_type=gan_type, seed=seed,
+                bfloat16=resolve_precision(precision) == "bfloat16")
+            sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed,
+                                  clean=clean, simulator=sim,
+                                  simulate_ratio=simulate_ratio if pairs else 1.0)
+            trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start)
+        except ValueError as exc:
+            raise option_error(exc) from None
         _run_with_progress(trainer, quiet)
 
 

@@ -87,7 +87,7 @@ def _report(result: LiveResult, record: Path | None, preview: Preview | None, qu
 
 @app.command()
 def enhance_cam(
-    camera: Annotated[int, typer.Option(help="Camera index (ignored with --source).")] = 0,
+    camera: Annotated[int, typer.Option(min=0, help="Camera index (ignored with --source).")] = 0,
     source: Annotated[str | None, typer.Option(
         help="Camera index, device path (/dev/video2), stream URL (rtsp://, http://) "
              "or a video file standing in for a camera.")] = None,

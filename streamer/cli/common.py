@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gan.errors import UserError
+from gan.errors import UserError, option_error
 from streamer.inference import MODES, EnhanceOptions
 
 ModelOption = Annotated[Path | None, typer.Option(
@@ -46,9 +45,8 @@ def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "qu
         raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
     try:
         return EnhanceOptions(mode=mode, tile=tile, overlap=overlap, batch_size=batch_size)
-    except ValueError as exc:  # "`batch_size` must ..." → "--batch-size must ..."
-        message = re.sub(r"`(\w+)`", lambda m: "--" + m[1].replace("_", "-"), str(exc))
-        raise UserError(message) from None
+    except ValueError as exc:
+        raise option_error(exc) from None
 
 
 def load_model(path: Path | None, precision: str):
@@ -70,6 +68,22 @@ def check_output_file(input_path: Path, output_path: Path, *, overwrite: bool) -
     if output_path.exists() and not overwrite:
         raise UserError(f"output {output_path} exists: use --overwrite to replace it")
     check_writable_dir(output_path.parent if str(output_path.parent) else Path("."))
+
+
+def check_output_folder(folder: Path, names: Sequence[str], *, inputs: Iterable[Path],
+                        overwrite: bool) -> None:
+    """Refuse before any work: `folder` is one of the `inputs` folders, is a file, cannot be
+    created or written, or already holds one of `names` (without --overwrite)."""
+    if any(folder.resolve() == source.resolve() for source in inputs):
+        raise UserError(f"output folder {folder} is an input folder: choose another "
+                        "(inputs are never overwritten, even with --overwrite)")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"output {folder} is a file: give a folder")
+    check_writable_dir(folder if folder.is_dir() else folder.parent)
+    existing = [name for name in names if (folder / name).exists()]
+    if existing and not overwrite:
+        raise UserError(f"{len(existing)} output(s) exist in {folder} (e.g. {existing[0]}): "
+                        "use --overwrite to replace them")
 
 
 def can_write(directory: Path) -> bool:

@@ -34,6 +34,7 @@ def evaluate(
     tile: common.TileOption = common.DEFAULTS.tile,
     overlap: common.OverlapOption = common.DEFAULTS.overlap,
     precision: common.PrecisionOption = "float32",
+    overwrite: common.OverwriteOption = False,
 ) -> None:
     """Print PSNR (dB) and SSIM per image and their means."""
     with exit_on_error():
@@ -41,7 +42,9 @@ def evaluate(
                                          mode=mode)
         pairs = find_pairs(data)
         if save is not None:
-            common.check_writable_dir(save if save.is_dir() else save.parent)
+            common.check_output_folder(save, [f"{low.stem}.png" for low, _ in pairs],
+                                       inputs={path.parent for pair in pairs for path in pair},
+                                       overwrite=overwrite)
             save.mkdir(exist_ok=True)
         enhancer = create_enhancer(common.load_model(model, precision), options)
         table = Table(title=f"{data} ({len(pairs)} images, {mode} mode)")

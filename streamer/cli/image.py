@@ -29,20 +29,12 @@ def plan_jobs(input_path: Path, output_path: Path, *, overwrite: bool) -> list[t
         check_image_suffix(output_path)
         common.check_output_file(input_path, output_path, overwrite=overwrite)
         return [(input_path, output_path)]
-    if output_path.resolve() == input_path.resolve():
-        raise UserError(f"output folder {output_path} is the input folder: choose another")
-    if output_path.exists() and not output_path.is_dir():
-        raise UserError(f"input {input_path} is a folder, so output {output_path} must be one too")
-    common.check_writable_dir(output_path if output_path.is_dir() else output_path.parent)
     images = list_images(input_path)
     if not images:
         raise UserError(f"no images in {input_path}")
-    jobs = [(image, output_path / image.name) for image in images]
-    existing = [out.name for _, out in jobs if out.exists()]
-    if existing and not overwrite:
-        raise UserError(f"{len(existing)} output(s) exist in {output_path} (e.g. {existing[0]}): "
-                        "use --overwrite to replace them")
-    return jobs
+    common.check_output_folder(output_path, [image.name for image in images], inputs=[input_path],
+                               overwrite=overwrite)
+    return [(image, output_path / image.name) for image in images]
 
 
 @app.command()
