@@ -58,6 +58,8 @@ def with_compute_dtype(model: keras.Model, policy: str) -> keras.Model:
 def load_generator(path: str | Path | None = None, *, precision: Precision = "float32") -> keras.Model:
     """Load a generator `.keras` file (default: the shipped model) with a clear error if it fails."""
     path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    if path.is_dir():
+        raise UserError(f"model {path} is a directory: give a .keras file")
     if not path.is_file():
         hint = " (the shipped default model is missing: reinstall the package)" \
             if path == DEFAULT_MODEL_PATH else ""

@@ -136,6 +136,13 @@ def test_corrupt_model_file_is_named(content, make_clip, cli, tmp_path):
     assert not out.exists()
 
 
+def test_a_model_folder_is_named(make_clip, cli, tmp_path):
+    (tmp_path / "models").mkdir()
+    result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", "--quiet",
+                 "--model", tmp_path / "models", model=False)
+    assert result.exit_code == 1 and "is a directory: give a .keras file" in result.stderr
+
+
 def test_a_model_that_is_not_a_generator_is_named(make_clip, cli, tmp_path):
     import keras
 
