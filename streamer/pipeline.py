@@ -4,12 +4,13 @@
 
 Queues are bounded, so memory stays flat however long the video. There is one stop
 event for the whole run (Ctrl-C, i.e. KeyboardInterrupt in the calling thread, or the
-caller's `stop`), which ends every stage at once, and one end-of-stream sentinel. If a
-stage raises, the stages upstream of it stop at once and the ones downstream finish the
-frames they were already given, then meet the sentinel (so a crash in inference still
-writes every frame enhanced before it); `run_pipeline` re-raises the error in the calling
-thread as a `StageError` (with the original as its cause). Every thread is joined before
-returning.
+caller's `stop`): capture ends at once, inference starts no new batch but hands on the one
+in flight, and the writer writes every frame already enhanced, up to the end-of-stream
+sentinel (nothing enhanced is thrown away). If a stage raises, the stages upstream of it
+stop at once and the ones downstream finish the frames they were already given, then meet
+the sentinel (so a crash in inference still writes every frame enhanced before it);
+`run_pipeline` re-raises the error in the calling thread as a `StageError` (with the
+original as its cause). Every thread is joined before returning.
 
 The caller owns the source and the sink (their `with` blocks surround the call), so the
 output is finalised whatever happened here: see `streamer.engine`.
@@ -60,7 +61,8 @@ class _Run:
     Each stage has its own stop flag. A stage that fails stops itself and the stages
     upstream of it at once, and sends the end-of-stream sentinel downstream, so the frames
     it already passed on are still written. The `halt` event (Ctrl-C, an external stop)
-    stops every stage at once.
+    stops capture and inference; the writer ignores it and drains its queue (see the module
+    doc), unless its own flag is set.
     """
 
     def __init__(self, stats: PipelineStats, queue_size: int, halt: threading.Event) -> None:
@@ -75,7 +77,7 @@ class _Run:
         self._lock = threading.Lock()
 
     def must_stop(self, stage: str) -> bool:
-        return self.halt.is_set() or self.stopped[stage].is_set()
+        return self.stopped[stage].is_set() or (self.halt.is_set() and stage != "writer")
 
     def put(self, stage: str, item: object, *, unless_stopped: str | None = None) -> None:
         """Put `item` on `stage`'s output queue, waiting while it is full.
@@ -91,7 +93,11 @@ class _Run:
         raise _Stopped
 
     def get(self, stage: str, q: queue.Queue) -> object:
-        while not self.must_stop(stage):
+        """The next item on `q` for `stage`: END once the run is halted (but for the writer),
+        `_Stopped` once `stage` itself is stopped."""
+        while not self.stopped[stage].is_set():
+            if self.must_stop(stage):
+                return END
             try:
                 return q.get(timeout=POLL_S)
             except queue.Empty:
@@ -143,20 +149,26 @@ def _capture(run: _Run, frames: Iterable[Frame]) -> None:
 def _infer(run: _Run, enhancer: Enhancer, frames_per_call: int) -> None:
     ended = False
     while not ended:
-        batch: list[Frame] = []
-        while len(batch) < frames_per_call:
-            item = run.get("inference", run.decoded)
-            if item is END:
-                ended = True
-                break
-            batch.append(item)
+        batch, ended = _next_batch(run, frames_per_call)
         if batch:
             started = time.perf_counter()
             outputs = enhancer.enhance([f.pixels for f in batch], [f.time for f in batch])
             run.stats.stage_time("inference", time.perf_counter() - started, len(batch))
             for frame, pixels in zip(batch, outputs, strict=True):
-                run.put("inference", frame.with_pixels(pixels))
-    run.put("inference", END)
+                # On even after a halt: only a stopped writer refuses enhanced frames.
+                run.put("inference", frame.with_pixels(pixels), unless_stopped="writer")
+    run.put("inference", END, unless_stopped="writer")
+
+
+def _next_batch(run: _Run, size: int) -> tuple[list[Frame], bool]:
+    """Up to `size` decoded frames, and whether the stream has ended (a halt ends it, and
+    the frames not yet enhanced are dropped)."""
+    batch: list[Frame] = []
+    while len(batch) < size and (item := run.get("inference", run.decoded)) is not END:
+        batch.append(item)
+    if run.halt.is_set():
+        return [], True
+    return batch, len(batch) < size
 
 
 def _write(run: _Run, write: Callable[[Frame], None]) -> None:
@@ -214,7 +226,8 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
         try:
             for thread in threads:
                 thread.join()
-        except KeyboardInterrupt:  # impatient: wait only for the writer, the sink's user
+        except KeyboardInterrupt:  # impatient: stop the writer too, and wait only for it
+            run.stopped["writer"].set()
             threads[-1].join()
         raise
     finally:

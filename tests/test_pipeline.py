@@ -153,3 +153,23 @@ def test_queues_stay_bounded_with_a_slow_writer(no_thread_leak):
     watcher.join()
     assert max(max(d.values()) for d in depths if d) <= 3
     assert stats.frames_in == stats.frames_out == 60
+
+
+def test_a_stop_writes_every_frame_already_enhanced():
+    enhanced = []
+
+    class Counting:
+        def enhance(self, frames, timestamps=None):
+            enhanced.extend(frames)
+            return list(frames)
+
+        def reset(self):
+            pass
+
+    stop, sink = threading.Event(), Collector(delay=0.02)  # the writer lags behind
+    threading.Timer(0.3, stop.set).start()
+    result = run_pipeline([index_frame(i) for i in range(200)], Counting(), sink, stop=stop,
+                          frames_per_call=2, queue_size=8)
+    assert result.stopped and 0 < result.frames_written < 200
+    assert len(sink.frames) == len(enhanced) == result.frames_written  # none thrown away
+    assert [read_index(f.pixels) for f in sink.frames] == list(range(len(sink.frames)))
