@@ -54,7 +54,7 @@ def main() -> None:
     for path in args.model or [None]:
         enhancer = create_enhancer(load_generator(path, precision="auto"),
                                    EnhanceOptions(mode=args.mode))
-        report(path or "shipped model", [enhancer.enhance_image(p) for p in photos])
+        report(path or "shipped model", [enhancer.enhance([p])[0] for p in photos])
 
 
 if __name__ == "__main__":

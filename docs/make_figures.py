@@ -71,20 +71,20 @@ def main() -> None:
     rows = []
     for name in REAL_PHOTOS:
         photo = read_image(DATA / "real-lowlight" / f"{name}.jpg")
-        rows.append([photo, to_uint8(prepare_input(photo)), quality.enhance_image(photo)])
+        rows.append([photo, to_uint8(prepare_input(photo)), quality.enhance([photo])[0]])
     save(args.out / "real_lowlight.jpg", grid(rows, 180))
 
     rows = []
     for name in EVAL_IMAGES:
         low = read_image(DATA / "sim-lowlight" / "eval" / "low" / f"{name}.png")
         high = read_image(DATA / "sim-lowlight" / "eval" / "high" / f"{name}.png")
-        rows.append([low, quality.enhance_image(low), high])
+        rows.append([low, quality.enhance([low])[0], high])
     save(args.out / "eval_examples.jpg", grid(rows, 200))
 
     rows = []
     for clip, seconds in CLIPS:
         frame = clip_frame(DATA / "real-video" / clip, seconds)
-        rows.append([frame, realtime.enhance_image(frame), quality.enhance_image(frame)])
+        rows.append([frame, realtime.enhance([frame])[0], quality.enhance([frame])[0]])
     save(args.out / "real_video.jpg", grid(rows, 200))
 
     full_only = create_enhancer(model, EnhanceOptions(half_scale_noise=(np.inf, np.inf)))
@@ -92,8 +92,8 @@ def main() -> None:
     for path, seconds in NOISY:
         low = read_image(path) if seconds is None else clip_frame(path, seconds)
         low = low[:, : low.shape[0] * 4 // 3]  # a 4:3 crop keeps the panels large
-        rows.append([to_uint8(prepare_input(low)), full_only.enhance_image(low),
-                     quality.enhance_image(low)])
+        rows.append([to_uint8(prepare_input(low)), full_only.enhance([low])[0],
+                     quality.enhance([low])[0]])
     save(args.out / "noise_scale.jpg", grid(rows, 240))
 
 

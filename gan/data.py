@@ -88,8 +88,12 @@ def load_video_pairs(low_video: str | Path, high_video: str | Path, count: int =
                         f"{high_video} has {n_high}")
     lows = sample_video_frames(low_video, count)
     highs = sample_video_frames(high_video, count)
-    return [Pair(f"frame{i:05d}", lo, hi) for i, (lo, hi) in enumerate(zip(lows, highs, strict=True))
-            if lo.shape == hi.shape]
+    for low, high in zip(lows, highs, strict=True):
+        if low.shape != high.shape:
+            raise UserError(f"paired videos differ in size: {low_video} is "
+                            f"{low.shape[1]}x{low.shape[0]}, {high_video} is "
+                            f"{high.shape[1]}x{high.shape[0]}")
+    return [Pair(f"frame{i:05d}", lo, hi) for i, (lo, hi) in enumerate(zip(lows, highs, strict=True))]
 
 
 def split_validation(pairs: Sequence[Pair], fraction: float = 0.1) -> tuple[list[Pair], list[Pair]]:
@@ -155,6 +159,9 @@ class CropSampler:
         self.inputs = [prepare_input(p.low, exposure) for p in pairs]
         self.targets = [to_signed(to_unit(p.high)) for p in pairs]
         self.clean = [c for c in clean if min(c.shape[:2]) >= crop]
+        if clean and not self.clean:
+            raise UserError(f"no --simulate frame is at least {crop} px on its short side: "
+                            "lower --crop")
         self.simulator = simulator
         self.simulate_ratio = simulate_ratio if (self.clean and simulator) else 0.0
         if not self.inputs:

@@ -38,6 +38,11 @@ def one_line(exc: BaseException) -> str:
     return next((f"{type(exc).__name__}: {line}" for line in lines if line), type(exc).__name__)
 
 
-def option_error(exc: ValueError) -> UserError:
-    """A library's "`batch_size` must ..." as the command line's "--batch-size must ..."."""
-    return UserError(re.sub(r"`(\w+)`", lambda m: "--" + m[1].replace("_", "-"), str(exc)))
+@contextmanager
+def option_errors() -> Iterator[None]:
+    """Report a library's "`batch_size` must ..." as the command line's "--batch-size must ..."."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UserError(re.sub(r"`(\w+)`", lambda m: "--" + m[1].replace("_", "-"), str(exc))
+                        ) from None

@@ -49,6 +49,13 @@ def _up(x, skip, filters: int, *, name: str):
     return _conv_bn_act(x, filters, name=f"{name}_fuse")
 
 
+def check_architecture(*, width: int, levels: int, res_blocks: int) -> None:
+    """`ValueError` unless `build_generator` can build this shape."""
+    if width < 1 or res_blocks < 0 or not 1 <= levels <= MAX_LEVELS:
+        raise ValueError(f"`width` must be >= 1, `levels` 1 to {MAX_LEVELS} and `res_blocks` "
+                         f">= 0. Received: {width}, {levels}, {res_blocks}")
+
+
 def build_generator(*, width: int = 32, res_blocks: int = 2, levels: int = 2,
                     name: str = "generator") -> keras.Model:
     """Conv(w) → Conv(2w, /2) → Conv(4w, /2) → res blocks → ConvT(2w) → ConvT(w) → RGB
@@ -61,9 +68,7 @@ def build_generator(*, width: int = 32, res_blocks: int = 2, levels: int = 2,
         levels: stride-2 steps down (2 = the seed's 1/4 bottleneck; 3 sees 2× the context).
             Tiles must then be multiples of `2 ** levels`.
     """
-    if width < 1 or res_blocks < 0 or not 1 <= levels <= MAX_LEVELS:
-        raise ValueError(f"`width` must be >= 1, `levels` 1 to {MAX_LEVELS} and `res_blocks` "
-                         f">= 0. Received: {width}, {levels}, {res_blocks}")
+    check_architecture(width=width, levels=levels, res_blocks=res_blocks)
     inputs = keras.Input(shape=(None, None, 3), name="low")
     skips = [_conv_bn_act(inputs, width, name="enc1")]
     for level in range(1, levels):

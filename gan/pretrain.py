@@ -30,6 +30,7 @@ import typer
 from gan.backend import keras
 from gan.cli import run_app
 from gan.data import CropSampler
+from gan.errors import UserError, exit_on_error
 from gan.frame_sources import load_images
 from gan.generator import build_generator
 from gan.losses import pixel_losses
@@ -146,21 +147,29 @@ def main(
     clean: Annotated[Path, typer.Argument(help="Folder of normal-light images.")],
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("runs/pretrain"),
     minutes: Annotated[float, typer.Option(help="Wall-clock training budget.")] = 10.0,
-    width: Annotated[int, typer.Option()] = 32,
-    levels: Annotated[int, typer.Option()] = 3,
-    res_blocks: Annotated[int, typer.Option()] = 4,
-    crop: Annotated[int, typer.Option()] = 256,
-    batch_size: Annotated[int, typer.Option()] = 16,
-    steps_per_epoch: Annotated[int, typer.Option()] = 200,
+    width: Annotated[int, typer.Option(min=1)] = 32,
+    levels: Annotated[int, typer.Option(min=1)] = 3,
+    res_blocks: Annotated[int, typer.Option(min=0)] = 4,
+    crop: Annotated[int, typer.Option(min=8)] = 256,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    steps_per_epoch: Annotated[int, typer.Option(min=1)] = 200,
     lr: Annotated[float, typer.Option()] = 4e-4,
-    wide_share: Annotated[float, typer.Option(help="Share of crops from the wide simulator.")] = 0.35,
-    workers: Annotated[int, typer.Option(help="Simulation processes.")] = 4,
+    wide_share: Annotated[float, typer.Option(min=0, max=1, help="Share of crops from the wide "
+                                                                "simulator.")] = 0.35,
+    workers: Annotated[int, typer.Option(min=1, help="Simulation processes.")] = 4,
     bfloat16: Annotated[bool, typer.Option(help="Mixed bfloat16 compute.")] = False,
 ) -> None:
-    path = pretrain(clean, out, minutes=minutes, width=width, levels=levels,
-                    res_blocks=res_blocks, crop=crop, batch_size=batch_size,
-                    steps_per_epoch=steps_per_epoch, lr=lr, wide_share=wide_share,
-                    workers=workers, bfloat16=bfloat16)
+    with exit_on_error():
+        if not minutes > 0 or not lr > 0:
+            raise UserError(f"--minutes and --lr must be > 0. Received: {minutes}, {lr}")
+        # Checked here: a worker that fails to start is restarted by the pool, forever.
+        if not any(min(rgb.shape[:2]) >= crop for _, rgb in load_images(clean)):
+            raise UserError(f"no image in {clean} is at least {crop} px on its short side: "
+                            "lower --crop")
+        path = pretrain(clean, out, minutes=minutes, width=width, levels=levels,
+                        res_blocks=res_blocks, crop=crop, batch_size=batch_size,
+                        steps_per_epoch=steps_per_epoch, lr=lr, wide_share=wide_share,
+                        workers=workers, bfloat16=bfloat16)
     print(f"wrote {path}")
 
 

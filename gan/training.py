@@ -21,7 +21,7 @@ from gan.data import SIZE_MULTIPLE, CropSampler, Pair, prepare_input, to_uint8
 from gan.discriminator import build_discriminator
 from gan.errors import UserError
 from gan.gan_model import LossWeights, LowLightGAN
-from gan.generator import build_generator
+from gan.generator import build_generator, check_architecture
 from gan.losses import GAN_TYPES
 from gan.metrics import psnr_ssim
 from gan.model_io import load_generator, save_generator
@@ -52,6 +52,7 @@ class TrainConfig:
     ARCHITECTURE = ("width", "res_blocks", "levels", "disc_width")
 
     def __post_init__(self) -> None:
+        check_architecture(width=self.width, levels=self.levels, res_blocks=self.res_blocks)
         for name in ("epochs", "steps_per_epoch", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Received: {getattr(self, name)}")
@@ -145,7 +146,7 @@ class Trainer:
             self.start_epoch, self.best_psnr = meta["epoch"], meta["best_psnr"]
         elif resume:
             raise UserError(f"--resume: no checkpoint at {self.checkpoint_path}")
-        elif self.checkpoint_path.exists():
+        elif self.checkpoint_path.exists() or (self.out / "log.csv").exists():
             raise UserError(f"{self.out} already holds a run: add --resume, or choose another --out")
         elif init_model is not None:
             if not isinstance(init_model, keras.Model):

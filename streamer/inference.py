@@ -223,10 +223,6 @@ class FrameEnhancer:
                                    self.options.batch_size))
         return [w.finish([next(outputs) for _ in w.grids], self.options) for w in work]
 
-    def enhance_image(self, image: np.ndarray) -> np.ndarray:
-        """Enhance one independent uint8 RGB image."""
-        return self.enhance([image])[0]
-
     def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
         """Exposure, noise level and the tile grids of the passes this frame needs."""
         o = self.options

@@ -65,3 +65,21 @@ def test_whole_frame_validation_pads_for_3_level_models():
 
     model = build_generator(width=4, levels=3, res_blocks=0)
     assert enhance_full(model, np.full((36, 20, 3), 40, np.uint8)).shape == (36, 20, 3)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing"], "not a folder"),
+    (["empty"], "no images"),
+    (["clean", "--crop", "128"], "at least 128 px"),  # every image is 96×80
+    (["clean", "--minutes", "0"], "--minutes and --lr must be > 0"),
+])
+def test_bad_input_is_one_line_before_any_worker_starts(args, message, clean_folder, tmp_path):
+    # A worker that fails to start is restarted by the pool forever: checked in main first.
+    import subprocess
+    import sys
+
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run([sys.executable, "-m", "gan.pretrain", *args, "--out", "run"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "run").exists()

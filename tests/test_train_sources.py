@@ -48,6 +48,14 @@ def test_paired_videos_of_different_lengths_are_refused(tmp_path):
         load_video_pairs(tmp_path / "night.mp4", tmp_path / "day.mp4")
 
 
+def test_paired_videos_of_different_sizes_are_refused(tmp_path):
+    frames = clean_images(64, 1) * 3
+    write_clip(tmp_path / "day.mp4", frames)
+    write_clip(tmp_path / "night.mp4", [f[:48] for f in frames])
+    with pytest.raises(UserError, match="differ in size: .* is 64x48, .* is 64x64"):
+        load_video_pairs(tmp_path / "night.mp4", tmp_path / "day.mp4", count=2)
+
+
 def test_fine_tuning_with_simulate_improves_a_held_out_simulated_pair(tmp_path):
     # Normal-light "footage": the top of each scene; held out: the unseen bottom.
     images = clean_images(144, 6)

@@ -95,8 +95,9 @@ def test_resume_continues_from_the_saved_epoch(pairs_dir, tmp_path):
                 val_pairs, tmp_path, resume=True)
 
 
-def test_existing_run_needs_resume(pairs_dir, tmp_path):
-    (tmp_path / "checkpoint.npz").write_bytes(b"")
+@pytest.mark.parametrize("left_behind", ["checkpoint.npz", "log.csv"])  # log: e.g. gan.pretrain's
+def test_existing_run_needs_resume(left_behind, pairs_dir, tmp_path):
+    (tmp_path / left_behind).write_bytes(b"")
     with pytest.raises(UserError, match="--resume"):
         Trainer(TrainConfig(**TINY), CropSampler(load_pairs(pairs_dir), crop=64), [], tmp_path)
 

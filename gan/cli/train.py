@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gan.cli import run_app
-from gan.errors import UserError, exit_on_error, option_error
+from gan.errors import UserError, exit_on_error, option_errors
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -25,11 +25,11 @@ def _pairs(data: Path | None, low: Path | None, high: Path | None, frames: int):
 
 
 def _simulator(preset: str):
-    from gan.simulate import SimulatorConfig, simulate_lowlight
+    from gan.simulate import PRESETS, simulate_lowlight
 
-    if preset not in ("default", "wide"):
-        raise UserError(f"unknown --simulator {preset!r}: use default or wide")
-    config = SimulatorConfig.wide() if preset == "wide" else SimulatorConfig()
+    if preset not in PRESETS:
+        raise UserError(f"unknown --simulator {preset!r}: use {' or '.join(PRESETS)}")
+    config = PRESETS[preset]()
 
     def simulate(clean, rng):
         return simulate_lowlight(clean, rng, config)[0]
@@ -80,9 +80,21 @@ def train(
 
         if data is None and low is None and not simulate:
             raise UserError("nothing to train on: give DATA, --low/--high videos or --simulate")
+        # Settings first: a bad one fails before any data is loaded.
+        bfloat16 = resolve_precision(precision) == "bfloat16"
+        sim = _simulator(simulator) if simulate else None
+        start = None if from_model is None else load_generator(from_model)
+        if start is not None:
+            shape = architecture_of(start)
+            width, levels, res_blocks = shape["width"], shape["levels"], shape["res_blocks"]
+        with option_errors():
+            config = TrainConfig(
+                epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, crop=crop,
+                width=width, res_blocks=res_blocks, levels=levels, lr=lr, adv_weight=adv_weight,
+                ssim_weight=ssim_weight, gan_type=gan_type, seed=seed, bfloat16=bfloat16)
         pairs = _pairs(data, low, high, frames_per_video)
         train_pairs, val_pairs = split_validation(pairs) if val is None else (pairs, load_pairs(val))
-        clean, sim = [], None
+        clean = []
         if simulate:
             from gan.frame_sources import load_named_frames
 
@@ -90,23 +102,10 @@ def train(
             held_out = {p.name for p in val_pairs}
             clean = [rgb for name, rgb in load_named_frames(simulate, frames_per_video=frames_per_video)
                      if name not in held_out]
-            sim = _simulator(simulator)
-        start = None if from_model is None else load_generator(from_model)
-        if start is not None:
-            shape = architecture_of(start)
-            width, levels, res_blocks = shape["width"], shape["levels"], shape["res_blocks"]
-        try:  # the library's "`batch_size` must ..." as "--batch-size must ..."
-            config = TrainConfig(
-                epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size, crop=crop,
-                width=width, res_blocks=res_blocks, levels=levels, lr=lr, adv_weight=adv_weight,
-                ssim_weight=ssim_weight, gan_type=gan_type, seed=seed,
-                bfloat16=resolve_precision(precision) == "bfloat16")
+        with option_errors():
             sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed,
-                                  clean=clean, simulator=sim,
-                                  simulate_ratio=simulate_ratio if pairs else 1.0)
+                                  clean=clean, simulator=sim, simulate_ratio=simulate_ratio)
             trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start)
-        except ValueError as exc:
-            raise option_error(exc) from None
         _run_with_progress(trainer, quiet)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gan.errors import UserError, option_error
+from gan.errors import UserError, option_errors
 from streamer.inference import MODES, EnhanceOptions
 
 ModelOption = Annotated[Path | None, typer.Option(
@@ -43,10 +43,8 @@ def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "qu
     """`EnhanceOptions` from CLI values, bad values reported as `UserError`."""
     if mode not in MODES:
         raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
-    try:
+    with option_errors():
         return EnhanceOptions(mode=mode, tile=tile, overlap=overlap, batch_size=batch_size)
-    except ValueError as exc:
-        raise option_error(exc) from None
 
 
 def load_model(path: Path | None, precision: str):
