@@ -35,6 +35,12 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def write_image(path: str | Path, rgb: np.ndarray) -> None:
+    """Write uint8 RGB `rgb` to `path`, the format from its suffix (`UserError` if it fails)."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise UserError(f"cannot write {path}")
+
+
 def image_files(folder: str | Path) -> list[Path]:
     """The image files directly inside `folder`, sorted by name."""
     folder = Path(folder)

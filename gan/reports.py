@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gan.data import Pair  # noqa: E402
+from gan.frame_sources import write_image  # noqa: E402
 
 
 def plot_curves(log_csv: Path, out_png: Path) -> None:
@@ -49,4 +50,4 @@ def sample_grid(model, pairs: Sequence[Pair], out_png: Path, height: int = 160) 
     rows = [np.hstack([fit(p.low), fit(enhance_full(model, p.low)), fit(p.high)]) for p in pairs]
     width = max(r.shape[1] for r in rows)
     rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    cv2.imwrite(str(out_png), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    write_image(out_png, np.vstack(rows))

@@ -5,14 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from gan.errors import UserError
-from gan.frame_sources import IMAGE_SUFFIXES
-from gan.frame_sources import image_files as list_images
-from gan.frame_sources import read_image as read_rgb
+from gan.frame_sources import IMAGE_SUFFIXES, image_files, read_image, write_image
 
-__all__ = ["IMAGE_SUFFIXES", "check_image_suffix", "list_images", "read_rgb", "write_rgb"]
+__all__ = ["IMAGE_SUFFIXES", "check_image_suffix", "image_files", "read_image", "write_image"]
 
 
 def check_image_suffix(path: Path) -> None:
@@ -20,8 +17,3 @@ def check_image_suffix(path: Path) -> None:
     if path.suffix.lower() not in IMAGE_SUFFIXES or not cv2.haveImageWriter(str(path)):
         raise UserError(f"cannot write {path}: use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
 
-
-def write_rgb(path: Path, image: np.ndarray) -> None:
-    """Write uint8 RGB `image` to `path` (format from the suffix)."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-        raise UserError(f"cannot write {path}")

@@ -51,10 +51,9 @@ class EnhanceOptions:
     Attributes:
         mode: "quality" (tiled full-resolution generator) or "realtime" (generator on a
             small copy, guided upsampling: `streamer.realtime`).
-        tile: the longest tile side in pixels (a multiple of 8); tiles are sized to the frame
-            (`streamer.tiles`). Against the former square 256² tiles in batches of 8: the
-            same scores (±0.01 dB), 1.2–1.6× faster on 2 CPU cores (fewer pixels computed
-            twice, and bigger convolutions run faster per pixel; README, Speed).
+        tile: the longest tile side in pixels (a multiple of 8); each axis gets the fewest
+            tiles up to this long that cover it (`streamer.tiles`). Bigger tiles compute
+            fewer overlap pixels twice and run faster per pixel, at more memory per batch.
         overlap: pixels shared by neighbouring tiles (blended with a raised cosine).
         batch_size: tiles per model call (the engine hands over frames whose full-resolution
             tiles fill whole batches; other callers and the half-size pass may end on a

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from gan.errors import UserError
+from streamer.images import write_image
 
 View = Literal["side-by-side", "wipe"]
 VIEWS: tuple[View, ...] = ("side-by-side", "wipe")
@@ -133,6 +134,7 @@ class Preview:
         self.view: View = view
         self.max_width = max_width
         self.snapshots: list[Path] = []
+        self.snapshot_errors: list[str] = []
         self.quit_reason = ""
 
     def show(self, original: np.ndarray, enhanced: np.ndarray) -> bool:
@@ -152,7 +154,10 @@ class Preview:
         if key == KEY_SPACE:
             self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
         elif key in SNAPSHOT_KEYS:
-            self.snapshots.extend(self.save_snapshot(original, enhanced))
+            try:
+                self.snapshots.extend(self.save_snapshot(original, enhanced))
+            except UserError as exc:  # e.g. a full disk: no reason to stop the camera
+                self.snapshot_errors.append(str(exc))
         return True
 
     def save_snapshot(self, original: np.ndarray, enhanced: np.ndarray) -> list[Path]:
@@ -161,8 +166,7 @@ class Preview:
         paths = []
         for name, pixels in (("original", original), ("enhanced", enhanced)):
             path = self.snapshot_dir / f"{stem}-{name}.png"
-            if not cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)):
-                raise UserError(f"cannot write snapshot {path}")
+            write_image(path, pixels)
             paths.append(path)
         return paths
 

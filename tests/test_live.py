@@ -278,6 +278,15 @@ def test_preview_ends_on_esc_or_closed_window(keys, reason):
     assert preview.show(pixels, pixels) is False and preview.quit_reason == reason
 
 
+def test_a_snapshot_that_cannot_be_written_does_not_end_the_preview(tmp_path):
+    preview = Preview(FakeWindow(["s", "s"]), snapshot_dir=tmp_path / "gone")  # no such folder
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    assert preview.show(pixels, pixels) is True and preview.snapshots == []
+    assert len(preview.snapshot_errors) == 1 and "cannot write" in preview.snapshot_errors[0]
+    (tmp_path / "gone").mkdir()
+    assert preview.show(pixels, pixels) is True and len(preview.snapshots) == 2
+
+
 def test_wipe_shows_original_left_and_enhanced_right():
     original = np.full((48, 64, 3), 10, np.uint8)
     enhanced = np.full((48, 64, 3), 200, np.uint8)

@@ -1,7 +1,6 @@
 """Console scripts, and `run_app`: the entry point every console script (gan and streamer) uses.
 
-It lives here, not in `streamer.cli.common`, because `gan` never imports `streamer` and
-because `streamer.cli.common` loads Keras (seconds) while this module stays light.
+It lives here, not in `streamer.cli.common`, because `gan` never imports `streamer`.
 """
 
 from __future__ import annotations

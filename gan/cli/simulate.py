@@ -6,28 +6,16 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import cv2
 import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
-from gan.frame_sources import load_named_frames
+from gan.frame_sources import load_named_frames, write_image
 from gan.simulate import PRESETS, simulate_lowlight
 
 app = typer.Typer(add_completion=False)
-
-
-def write_png(path: Path, rgb: np.ndarray) -> None:
-    """Write RGB uint8 as PNG (raises UserError if it cannot be written)."""
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise UserError(f"cannot encode {path}")
-    try:
-        encoded.tofile(path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def prepare_output(source: Path, out_dir: Path, *, overwrite: bool) -> tuple[Path, Path]:
@@ -75,8 +63,8 @@ def simulate(
             for index, (name, rgb) in enumerate(progress.track(frames)):
                 # One generator per pair: a pair depends only on (seed, index).
                 low, params = simulate_lowlight(rgb, np.random.default_rng([seed, index]), config)
-                write_png(high_dir / f"{name}.png", rgb)
-                write_png(low_dir / f"{name}.png", low)
+                write_image(high_dir / f"{name}.png", rgb)
+                write_image(low_dir / f"{name}.png", low)
                 record = {"name": name, "preset": preset, "seed": seed, "index": index, **params}
                 log.write(json.dumps(record) + "\n")
         print(f"wrote {len(frames)} pairs to {out_dir}")

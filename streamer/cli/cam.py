@@ -74,7 +74,7 @@ def _report(result: LiveResult, record: Path | None, preview: Preview | None, qu
     kept = ""
     if record is not None:
         kept = (f"; recording {record} finalised with {result.frames_recorded} frames"
-                if result.frames_recorded else "; no frame was recorded, so no file was left")
+                if result.frames_recorded else f"; no frame was recorded, so {record} was not written")
     if result.lost:
         print(f"error: {reason}{kept}", file=sys.stderr)
         raise SystemExit(1)
@@ -83,6 +83,8 @@ def _report(result: LiveResult, record: Path | None, preview: Preview | None, qu
         console.print(f"stopped: {reason}{kept}")
         for path in preview.snapshots if preview else []:
             console.print(f"snapshot: {path}")
+    for message in preview.snapshot_errors if preview else []:
+        print(f"warning: {message}", file=sys.stderr)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """`evaluate DATA`: PSNR and SSIM of the enhanced `low/` images against `high/`.
 
-Images go through the same tiled `FrameEnhancer` as videos, in float32 by default, so
-the scores measure what users get.
+Images go through the same enhancer as videos (`--mode quality`, the tiled `FrameEnhancer`,
+or `--mode realtime`), in float32 by default, so the scores measure what users get.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gan.data import find_pairs
 from gan.errors import UserError, exit_on_error
 from gan.metrics import psnr_ssim
 from streamer.cli import common
-from streamer.images import read_rgb, write_rgb
+from streamer.images import read_image, write_image
 from streamer.inference import create_enhancer
 
 app = common.make_app("Score the model on paired low/high images (PSNR, SSIM).")
@@ -52,13 +52,13 @@ def evaluate(
             table.add_column(column, justify="left" if column == "image" else "right")
         scores = []
         for low, high in pairs:
-            reference, dark = read_rgb(high), read_rgb(low)
+            reference, dark = read_image(high), read_image(low)
             if reference.shape != dark.shape:
                 raise UserError(f"{low} is {dark.shape[1]}x{dark.shape[0]} but {high} is "
                                 f"{reference.shape[1]}x{reference.shape[0]}")
             output = enhancer.enhance([dark])[0]
             if save is not None:
-                write_rgb(save / f"{low.stem}.png", output)
+                write_image(save / f"{low.stem}.png", output)
             scores.append(psnr_ssim(reference, output))
             table.add_row(low.name, f"{scores[-1][0]:.2f}", f"{scores[-1][1]:.4f}")
         mean_psnr = sum(s[0] for s in scores) / len(scores)

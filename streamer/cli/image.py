@@ -11,7 +11,7 @@ from rich.console import Console
 from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
 from streamer.cli import common
-from streamer.images import check_image_suffix, list_images, read_rgb, write_rgb
+from streamer.images import check_image_suffix, image_files, read_image, write_image
 from streamer.inference import create_enhancer
 
 app = common.make_app("Enhance low-light images with the same engine as enhance-video.")
@@ -29,7 +29,7 @@ def plan_jobs(input_path: Path, output_path: Path, *, overwrite: bool) -> list[t
         check_image_suffix(output_path)
         common.check_output_file(input_path, output_path, overwrite=overwrite)
         return [(input_path, output_path)]
-    images = list_images(input_path)
+    images = image_files(input_path)
     if not images:
         raise UserError(f"no images in {input_path}")
     common.check_output_folder(output_path, [image.name for image in images], inputs=[input_path],
@@ -58,7 +58,7 @@ def enhance_image(
             output_path.mkdir(exist_ok=True)
         console = Console(quiet=quiet, highlight=False)
         for number, (source, target) in enumerate(jobs, start=1):
-            write_rgb(target, enhancer.enhance([read_rgb(source)])[0])
+            write_image(target, enhancer.enhance([read_image(source)])[0])
             console.print(f"[{number}/{len(jobs)}] {source} → {target}")
 
 
