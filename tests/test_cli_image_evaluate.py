@@ -28,6 +28,14 @@ def test_one_image_at_full_resolution(cli, tmp_path):
     assert image.shape == (37, 83, 3) and image.mean() > cv2.imread(str(source)).mean()
 
 
+def test_realtime_mode_on_an_image(cli, tmp_path):
+    source = write_image(tmp_path / "dark.png", size=(300, 500))
+    result = cli(image_app, source, tmp_path / "bright.png", "--mode", "realtime")
+    assert result.exit_code == 0, result.output
+    image = cv2.imread(str(tmp_path / "bright.png"))
+    assert image.shape == (300, 500, 3) and image.mean() > cv2.imread(str(source)).mean()
+
+
 def test_a_folder_of_images(cli, tmp_path):
     for i, name in enumerate(["a.png", "b.jpg", "c.bmp"]):
         write_image(tmp_path / "in" / name, seed=i)
