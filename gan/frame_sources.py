@@ -141,8 +141,3 @@ def load_named_frames(paths: Iterable[str | Path], *, frames_per_video: int = 50
         unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", rgb))
     return unique
 
-
-def load_normal_light(paths: Iterable[str | Path], *, frames_per_video: int = 50
-                      ) -> list[np.ndarray]:
-    """Frames from any mix of image folders, image files and videos (RGB uint8)."""
-    return [rgb for _, rgb in load_named_frames(paths, frames_per_video=frames_per_video)]

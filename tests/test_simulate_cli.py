@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from gan.cli.simulate import app
 from gan.errors import UserError
-from gan.frame_sources import load_images, load_normal_light, sample_video_frames
+from gan.frame_sources import load_images, load_named_frames, sample_video_frames
 
 
 def write_rgb(path: Path, rgb: np.ndarray) -> None:
@@ -89,12 +89,13 @@ def test_sample_video_frames_spread_evenly(tmp_path: Path) -> None:
     assert len(sample_video_frames(tmp_path / "clip.mp4", 100)) == 20
 
 
-def test_load_normal_light_mixes_folders_images_videos(image_dir: Path, tmp_path: Path) -> None:
+def test_named_frames_mix_folders_images_videos(image_dir: Path, tmp_path: Path) -> None:
     write_video(tmp_path / "clip.mp4", 10)
-    frames = load_normal_light([image_dir, image_dir / "b_astronaut.png", tmp_path / "clip.mp4"],
-                               frames_per_video=4)
-    assert len(frames) == 3 + 1 + 4
-    assert all(f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3 for f in frames)
+    named = load_named_frames([image_dir, image_dir / "b_astronaut.png", tmp_path / "clip.mp4"],
+                              frames_per_video=4)
+    assert len(named) == 3 + 1 + 4
+    assert len({name for name, _ in named}) == len(named)  # the repeated image is renamed
+    assert all(f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3 for _, f in named)
 
 
 def test_load_images_reports_the_unreadable_file(image_dir: Path) -> None:

@@ -65,7 +65,7 @@ def check_output_file(input_path: Path, output_path: Path, *, overwrite: bool) -
         raise UserError(f"output {output_path} is a directory: give a file name")
     if output_path.exists() and not overwrite:
         raise UserError(f"output {output_path} exists: use --overwrite to replace it")
-    check_writable_dir(output_path.parent if str(output_path.parent) else Path("."))
+    check_writable_dir(output_path.parent)
 
 
 def check_output_folder(folder: Path, names: Sequence[str], *, inputs: Iterable[Path],
