@@ -140,4 +140,3 @@ def load_named_frames(paths: Iterable[str | Path], *, frames_per_video: int = 50
         seen[name] = seen.get(name, 0) + 1
         unique.append((name if seen[name] == 1 else f"{name}_{seen[name]}", rgb))
     return unique
-
