@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 
 from gan.data import Pair  # noqa: E402
 from gan.frame_sources import write_image  # noqa: E402
+from gan.validation import enhance_full  # noqa: E402
 
 
 def plot_curves(log_csv: Path, out_png: Path) -> None:
@@ -41,8 +42,6 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
 
 def sample_grid(model, pairs: Sequence[Pair], out_png: Path, height: int = 160) -> None:
     """Rows of low | enhanced | reference, each scaled to `height` pixels."""
-    from gan.training import enhance_full
-
     def fit(image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
         return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)

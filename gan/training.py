@@ -17,14 +17,14 @@ import numpy as np
 
 from gan.backend import keras
 from gan.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
-from gan.data import SIZE_MULTIPLE, CropSampler, Pair, prepare_input, to_uint8
+from gan.data import SIZE_MULTIPLE, CropSampler, Pair
 from gan.discriminator import build_discriminator
 from gan.errors import UserError
 from gan.gan_model import LossWeights, LowLightGAN
 from gan.generator import build_generator, check_architecture
 from gan.losses import GAN_TYPES
-from gan.metrics import psnr_ssim
 from gan.model_io import load_generator, save_generator
+from gan.validation import validate
 
 
 @dataclass(frozen=True)
@@ -102,22 +102,6 @@ def export_generator(gan: LowLightGAN, config: TrainConfig) -> keras.Model:
     model = build_generator(width=config.width, res_blocks=config.res_blocks, levels=config.levels)
     model.set_weights([np.asarray(w, np.float32) for w in gan.ema.get_weights()])
     return model
-
-
-def enhance_full(model: keras.Model, low: np.ndarray) -> np.ndarray:
-    """Run `model` on a whole frame (reflect-padded to multiples of SIZE_MULTIPLE, then cropped)."""
-    h, w = low.shape[:2]
-    x = prepare_input(low)
-    ph, pw = (-h) % SIZE_MULTIPLE, (-w) % SIZE_MULTIPLE
-    x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect") if (ph or pw) else x
-    out = model.predict_on_batch(x[None])[0][:h, :w]
-    return to_uint8(out)
-
-
-def validate(model: keras.Model, pairs: Sequence[Pair]) -> tuple[float, float]:
-    """Mean PSNR/SSIM of `model` on whole validation frames."""
-    scores = [psnr_ssim(p.high, enhance_full(model, p.low)) for p in pairs]
-    return float(np.mean([s[0] for s in scores])), float(np.mean([s[1] for s in scores]))
 
 
 def learning_rate(config: TrainConfig, epoch: int) -> float:

@@ -61,7 +61,7 @@ def test_train_fine_tunes_a_pretrained_3_level_model(clean_folder, tmp_path):
 
 def test_whole_frame_validation_pads_for_3_level_models():
     from gan.generator import build_generator
-    from gan.training import enhance_full
+    from gan.validation import enhance_full
 
     model = build_generator(width=4, levels=3, res_blocks=0)
     assert enhance_full(model, np.full((36, 20, 3), 40, np.uint8)).shape == (36, 20, 3)

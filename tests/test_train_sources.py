@@ -13,7 +13,7 @@ from gan.frame_sources import sample_video_frames
 from gan.generator import build_generator
 from gan.model_io import load_generator, save_generator
 from gan.simulate import LowLightParams, render
-from gan.training import validate
+from gan.validation import validate
 from streamer.synthetic import write_clip
 from tests.synthetic import clean_images, darken
 

@@ -14,7 +14,8 @@ import pytest
 from gan.data import CropSampler, Pair, find_pairs, load_pairs, split_validation
 from gan.errors import UserError
 from gan.generator import build_generator
-from gan.training import TrainConfig, Trainer, validate
+from gan.training import TrainConfig, Trainer
+from gan.validation import validate
 from tests.synthetic import write_pairs
 
 TINY = dict(width=8, res_blocks=1, disc_width=8, crop=64, batch_size=4, lr=2e-3)
