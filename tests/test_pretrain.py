@@ -73,13 +73,15 @@ def test_whole_frame_validation_pads_for_3_level_models():
     (["clean", "--crop", "128"], "at least 128 px"),  # every image is 96×80
     (["clean", "--minutes", "0"], "--minutes and --lr must be > 0"),
 ])
-def test_bad_input_is_one_line_before_any_worker_starts(args, message, clean_folder, tmp_path):
+def test_bad_input_is_one_line_before_any_worker_starts(args, message, clean_folder, tmp_path,
+                                                        monkeypatch):
     # A worker that fails to start is restarted by the pool forever: checked in main first.
-    import subprocess
-    import sys
+    from typer.testing import CliRunner
 
+    from gan.pretrain import app
+
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()
-    result = subprocess.run([sys.executable, "-m", "gan.pretrain", *args, "--out", "run"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and result.stderr.startswith("error: ") and message in result.stderr
+    result = CliRunner().invoke(app, [*args, "--out", "run"])
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and message in result.stderr
     assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "run").exists()
