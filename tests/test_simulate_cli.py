@@ -202,3 +202,28 @@ def test_cli_never_writes_over_its_source(image_dir: Path, tmp_path: Path) -> No
     result = run_cli(source, tmp_path / "set", "--overwrite")
     assert result.returncode == 1 and "is in" in result.stderr and "never overwritten" in result.stderr
     assert {p.name: p.read_bytes() for p in source.iterdir()} == before
+
+
+def test_a_failed_overwrite_leaves_the_old_set_as_it_was(image_dir: Path, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import gan.cli.simulate as simulate_cli
+
+    out = tmp_path / "out"
+    assert run_cli(image_dir, out, "--seed", "1").returncode == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    calls, write_image = [], simulate_cli.write_image
+
+    def fail_on_the_third_write(path, rgb):  # like a full disk, or Ctrl-C, mid-run
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        write_image(path, rgb)
+
+    monkeypatch.setattr(simulate_cli, "write_image", fail_on_the_third_write)
+    result = CliRunner().invoke(simulate_cli.app, [str(image_dir), str(out), "--seed", "2",
+                                                   "--overwrite"])
+    assert result.exit_code == 130 and len(calls) == 3
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the old set, whole; no scratch folder left behind

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,26 +22,45 @@ from gan.simulate import PRESETS, simulate_lowlight
 app = typer.Typer(add_completion=False)
 
 
-def prepare_output(source: Path, out_dir: Path, *, overwrite: bool) -> tuple[Path, Path]:
-    """Create OUT_DIR/low and OUT_DIR/high; refuse to mix with an earlier set unless told,
-    and refuse outright to write where the source images are."""
-    low_dir, high_dir, params_path = out_dir / "low", out_dir / "high", out_dir / "params.jsonl"
+def check_output(source: Path, out_dir: Path, *, overwrite: bool) -> None:
+    """Refuse before any work: OUT_DIR is a file, its low/ or high/ holds SOURCE, or it holds
+    a set already (without --overwrite)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"output {out_dir} is a file: give a folder")
-    for folder in (low_dir, high_dir):
+    for folder in (out_dir / "low", out_dir / "high"):
         if folder.resolve() in (source.resolve(), *source.resolve().parents):
             raise UserError(f"{source} is in {folder}, where the set is written: choose another "
                             "OUT_DIR (the source is never overwritten, even with --overwrite)")
-    old = [*low_dir.glob("*.png"), *high_dir.glob("*.png")]
-    if params_path.exists():
-        old.append(params_path)
-    if old and not overwrite:
+    if _old_set(out_dir) and not overwrite:
         raise UserError(f"{out_dir} already holds a paired set; pass --overwrite to replace it")
-    for path in old:
-        path.unlink()
-    low_dir.mkdir(parents=True, exist_ok=True)
-    high_dir.mkdir(parents=True, exist_ok=True)
-    return low_dir, high_dir
+
+
+def _old_set(out_dir: Path) -> list[Path]:
+    params = out_dir / "params.jsonl"
+    return [*(out_dir / "low").glob("*.png"), *(out_dir / "high").glob("*.png"),
+            *([params] if params.exists() else [])]
+
+
+@contextmanager
+def staged_set(out_dir: Path) -> Iterator[Path]:
+    """A scratch folder in OUT_DIR (with low/ and high/) to write the new set into. When the
+    block succeeds the old set's files are replaced by it; otherwise (an error, Ctrl-C) the
+    scratch folder is removed and the old set is left as it was."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out_dir))
+    try:
+        for side in ("low", "high"):
+            (staging / side).mkdir()
+        yield staging
+        for path in _old_set(out_dir):
+            path.unlink()
+        for side in ("low", "high"):
+            (out_dir / side).mkdir(exist_ok=True)
+            for path in (staging / side).iterdir():
+                path.replace(out_dir / side / path.name)
+        (staging / "params.jsonl").replace(out_dir / "params.jsonl")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @app.command()
@@ -56,15 +79,16 @@ def simulate(
             raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
         config = PRESETS[preset]()
         frames = load_named_frames([source], frames_per_video=count)
-        low_dir, high_dir = prepare_output(source, out_dir, overwrite=overwrite)
+        check_output(source, out_dir, overwrite=overwrite)
         columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
                    TimeRemainingColumn())
-        with Progress(*columns) as progress, open(out_dir / "params.jsonl", "w") as log:
+        with staged_set(out_dir) as staging, Progress(*columns) as progress, \
+                open(staging / "params.jsonl", "w") as log:
             for index, (name, rgb) in enumerate(progress.track(frames)):
                 # One generator per pair: a pair depends only on (seed, index).
                 low, params = simulate_lowlight(rgb, np.random.default_rng([seed, index]), config)
-                write_image(high_dir / f"{name}.png", rgb)
-                write_image(low_dir / f"{name}.png", low)
+                write_image(staging / "high" / f"{name}.png", rgb)
+                write_image(staging / "low" / f"{name}.png", low)
                 record = {"name": name, "preset": preset, "seed": seed, "index": index, **params}
                 log.write(json.dumps(record) + "\n")
         print(f"wrote {len(frames)} pairs to {out_dir}")
