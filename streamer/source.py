@@ -93,7 +93,7 @@ class VideoInfo:
         path = Path(path)
         with _open_input(path) as container:
             stream = _video_stream(container, path)
-            first = _first_frame(container, stream)
+            first, preroll = _first_frame(container, stream)
             if first is None:
                 raise UserError(f"no video frames could be decoded from {path}")
             height, width = upright(first).shape[:2]
@@ -101,7 +101,7 @@ class VideoInfo:
                     or DEFAULT_FRAME_RATE)
             time_base = stream.time_base or Fraction(1, 90000)
             duration = _duration(container, stream)
-            count = stream.frames
+            count = max(0, stream.frames - preroll)
             return cls(
                 path=path, width=width, height=height, rotation=int(first.rotation or 0),
                 frame_rate=Fraction(rate), time_base=Fraction(time_base),
@@ -113,13 +113,19 @@ class VideoInfo:
             )
 
 
-def _first_frame(container: av.container.InputContainer, stream) -> av.VideoFrame | None:
+def _first_frame(container: av.container.InputContainer, stream
+                 ) -> tuple[av.VideoFrame | None, int]:
+    """The first frame shown, and the packets before it that the container marks to be
+    discarded: an edit list's pre-roll, counted in `stream.frames` but never shown."""
+    discarded = 0
     try:
-        for frame in container.decode(stream):
-            return frame
+        for packet in container.demux(stream):
+            discarded += bool(packet.is_discard)
+            for frame in packet.decode():
+                return frame, discarded
     except av.error.FFmpegError:
-        return None
-    return None
+        pass
+    return None, discarded
 
 
 def _duration(container: av.container.InputContainer, stream) -> float:

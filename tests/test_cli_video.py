@@ -206,6 +206,28 @@ def test_hd_colour_tags_and_matrix_are_kept(make_clip, cli, tmp_path):
     assert np.abs(after[10:-10, 10:-10].astype(int) - before[10:-10, 10:-10]).max() <= 8
 
 
+def test_an_edit_list_pre_roll_is_not_reported_as_lost_frames(cli, tmp_path):
+    # Cameras and phones often start a clip with frames the container says to skip (negative
+    # timestamps, discarded packets): they are in its frame count but are never shown.
+    clip = tmp_path / "preroll.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(12):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), "rgb24")
+            frame.pts = i - 3
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with av.open(str(clip)) as container:
+        assert container.streams.video[0].frames == 12  # the pre-roll is counted here
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, *FAST)
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+    assert count_frames(out) == 9
+
+
 def test_truncated_video_enhances_what_decodes_and_warns(make_clip, cli, tmp_path):
     frames = [np.random.default_rng(i).integers(0, 60, (48, 64, 3), np.uint8) for i in range(30)]
     clip = make_clip("full.mp4", frames=frames, audio_s=1.25, faststart=True)
