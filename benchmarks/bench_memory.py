@@ -62,10 +62,9 @@ def main() -> None:
             samples.append((stats.frames_out, rss_mb()))
 
     with tempfile.TemporaryDirectory() as folder:
-        info = VideoInfo(path=Path(folder) / "generated", width=width, height=height, rotation=0,
+        info = VideoInfo(path=Path(folder) / "generated", width=width, height=height,
                          frame_rate=Fraction(args.fps), time_base=Fraction(1, args.fps),
-                         frame_count=count, exact_count=True, duration=args.seconds,
-                         codec="rawvideo", pix_fmt="rgb24", has_audio=False)
+                         frame_count=count, exact_count=True, has_audio=False)
         sampler = threading.Thread(target=sample, name="rss-sampler")
         sampler.start()
         started = time.perf_counter()

@@ -185,9 +185,8 @@ class _Capture(threading.Thread):
 def recording_info(path: str | Path, info: CameraInfo) -> VideoInfo:
     """What `VideoSink` needs to record a live source (millisecond capture timestamps)."""
     rate = Fraction(info.fps).limit_denominator(1001) if info.fps else Fraction(30)
-    return VideoInfo(path=Path(path), width=info.width, height=info.height, rotation=0,
-                     frame_rate=rate, time_base=TIME_BASE, frame_count=0, exact_count=False,
-                     duration=0.0, codec="", pix_fmt="rgb24", has_audio=False)
+    return VideoInfo(path=Path(path), width=info.width, height=info.height, frame_rate=rate,
+                     time_base=TIME_BASE, frame_count=0, exact_count=False, has_audio=False)
 
 
 def warm_up(enhancer: Enhancer, width: int, height: int) -> None:

@@ -60,12 +60,12 @@ class VideoInfo:
     """What the engine needs to know about an input video before reading it.
 
     Attributes:
+        path: the file (its audio is copied from here).
         width, height: displayed size (after rotation).
-        rotation: counter-clockwise degrees applied to stored frames for display.
         frame_rate: average frame rate (the output's rate).
         time_base: seconds per timestamp tick (the output keeps it).
-        frame_count: frames the container announces (an estimate when `exact_count` is False).
-        duration: seconds (0.0 when unknown).
+        frame_count: frames the container announces, less an edit list's pre-roll (an
+            estimate from the duration when `exact_count` is False).
         has_audio: whether an audio stream exists (it is copied to the output).
         colorspace, color_primaries, color_trc: FFmpeg's colour tags of the first frame
             (2 = unspecified); frames are decoded with this matrix and the output keeps it.
@@ -74,14 +74,10 @@ class VideoInfo:
     path: Path
     width: int
     height: int
-    rotation: int
     frame_rate: Fraction
     time_base: Fraction
     frame_count: int
     exact_count: bool
-    duration: float
-    codec: str
-    pix_fmt: str
     has_audio: bool
     colorspace: int = UNSPECIFIED
     color_primaries: int = UNSPECIFIED
@@ -103,11 +99,10 @@ class VideoInfo:
             duration = _duration(container, stream)
             count = max(0, stream.frames - preroll)
             return cls(
-                path=path, width=width, height=height, rotation=int(first.rotation or 0),
-                frame_rate=Fraction(rate), time_base=Fraction(time_base),
+                path=path, width=width, height=height, frame_rate=Fraction(rate),
+                time_base=Fraction(time_base),
                 frame_count=count or max(1, round(duration * float(rate))),
-                exact_count=count > 0, duration=duration, codec=stream.codec_context.name,
-                pix_fmt=first.format.name, has_audio=bool(container.streams.audio),
+                exact_count=count > 0, has_audio=bool(container.streams.audio),
                 colorspace=int(first.colorspace), color_primaries=int(first.color_primaries),
                 color_trc=int(first.color_trc),
             )
