@@ -251,6 +251,11 @@ class CameraSource:
             return f"stream {self.name} stopped after {n} frames (ended, or the connection dropped)"
         return f"{self.name} stopped delivering frames after {n} (unplugged, or taken by another program?)"
 
+    def abandon(self) -> None:
+        """Let go of the device without releasing it, for when a read is stuck in another
+        thread (OpenCV's capture is not thread-safe): it is released once nothing uses it."""
+        self._capture = None
+
     def close(self) -> None:
         """Release the device or file (safe to call twice)."""
         if self._capture is not None:

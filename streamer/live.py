@@ -50,6 +50,8 @@ class LiveSource(Protocol):
 
     def read(self) -> Frame | None: ...
 
+    def abandon(self) -> None: ...
+
 
 class Mailbox:
     """A one-slot, drop-oldest hand-over between one producer and one consumer."""
@@ -226,7 +228,8 @@ def run_live(source: LiveSource, enhancer: Enhancer, *, stats: LiveStats | None 
         if leftover is not None and leftover is not CLOSED:
             stats.frame_dropped()  # captured after the loop's last frame
         stats.finish()
-    if capture.is_alive():
+    if capture.is_alive():  # stuck in a read: releasing the device under it could crash
+        source.abandon()
         reason, lost = f"{reason}; {source.name} did not release within {JOIN_TIMEOUT_S:g} s", True
     if capture.error is not None:
         error = capture.error

@@ -172,6 +172,37 @@ def test_camera_unplugged_mid_stream_stops_cleanly(cli, tmp_path, monkeypatch, n
     assert 0 < count_frames(out) <= 20
 
 
+class HangingCapture(FakeCapture):
+    """A camera whose reads hang after the first few frames (a stuck USB device)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.unstick = threading.Event()
+
+    def read(self):
+        if len(self._images) < 17:  # the open() probe and two frames went through
+            self.unstick.wait(10)
+            assert not self.released, "released while a read was running"
+        return super().read()
+
+
+def test_a_stuck_read_is_not_pulled_from_under(monkeypatch):
+    import streamer.live as live
+
+    monkeypatch.setattr(live, "JOIN_TIMEOUT_S", 0.2)
+    captures: list[HangingCapture] = []
+
+    def factory(*args):
+        captures.append(HangingCapture(*args, frames=20))
+        return captures[-1]
+
+    with CameraSource("camera", 0, capture_factory=factory) as source:
+        result = run_live(source, SlowEnhancer(0.0), stall_s=1.0)
+    assert result.lost and "did not release within 0.2 s" in result.reason
+    assert not captures[0].released  # close() after abandon() left it alone
+    captures[0].unstick.set()
+
+
 class CrashingEnhancer(SlowEnhancer):
     """Works for `frames` calls, then fails like a model running out of memory."""
 
