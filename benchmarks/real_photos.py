@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from gan.data import prepare_input, to_uint8
-from gan.frame_sources import load_images
+from gan.frame_io import load_images
 from gan.model_io import load_generator
 from streamer.inference import EnhanceOptions, create_enhancer
 from streamer.noise import estimate_noise

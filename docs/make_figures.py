@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from gan.data import prepare_input, to_uint8
-from gan.frame_sources import read_image
+from gan.frame_io import read_image
 from gan.model_io import load_generator
 from streamer.inference import EnhanceOptions, create_enhancer
 

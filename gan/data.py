@@ -15,7 +15,7 @@ import numpy as np
 
 from gan.errors import UserError
 from gan.exposure import ExposureConfig, normalise_exposure
-from gan.frame_sources import count_video_frames, image_files, read_image, sample_video_frames
+from gan.frame_io import count_video_frames, image_files, read_image, sample_video_frames
 
 # The generator halves its input up to MAX_LEVELS times, so the sides of crops, tiles and
 # work copies are multiples of SIZE_MULTIPLE.

@@ -31,7 +31,7 @@ from gan.backend import keras
 from gan.cli import run_app
 from gan.data import CropSampler
 from gan.errors import UserError, exit_on_error
-from gan.frame_sources import load_images
+from gan.frame_io import load_images
 from gan.generator import build_generator
 from gan.losses import pixel_losses
 from gan.model_io import save_generator, with_compute_dtype

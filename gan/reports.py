@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gan.data import Pair  # noqa: E402
-from gan.frame_sources import write_image  # noqa: E402
+from gan.frame_io import write_image  # noqa: E402
 from gan.validation import enhance_full  # noqa: E402
 
 

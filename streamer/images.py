@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 
 from gan.errors import UserError
-from gan.frame_sources import IMAGE_SUFFIXES, image_files, read_image, write_image
+from gan.frame_io import IMAGE_SUFFIXES, image_files, read_image, write_image
 
 __all__ = ["IMAGE_SUFFIXES", "check_image_suffix", "image_files", "read_image", "write_image"]
 

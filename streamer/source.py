@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 
 from gan.errors import UserError
-from gan.frame_sources import upright
+from gan.frame_io import upright
 from streamer.frames import Frame
 
 DEFAULT_FRAME_RATE = Fraction(30)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from gan.frame_sources import read_image
+from gan.frame_io import read_image
 from gan.model_io import load_generator
 from gan.pretrain import pretrain
 

@@ -1,4 +1,4 @@
-"""Tests for frame sources (gan/frame_sources.py) and the `simulate` CLI."""
+"""Tests for frame sources (gan/frame_io.py) and the `simulate` CLI."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from gan.cli.simulate import app
 from gan.errors import UserError
-from gan.frame_sources import load_images, load_named_frames, sample_video_frames
+from gan.frame_io import load_images, load_named_frames, sample_video_frames
 
 
 def write_rgb(path: Path, rgb: np.ndarray) -> None:

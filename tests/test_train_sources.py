@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from gan.cli.train import app
 from gan.data import Pair, load_video_pairs
 from gan.errors import UserError
-from gan.frame_sources import sample_video_frames
+from gan.frame_io import sample_video_frames
 from gan.generator import build_generator
 from gan.model_io import load_generator, save_generator
 from gan.simulate import LowLightParams, render

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gan.cli import run_app
 from gan.errors import UserError, exit_on_error
-from gan.frame_sources import load_named_frames, write_image
+from gan.frame_io import load_named_frames, write_image
 from gan.simulate import PRESETS, simulate_lowlight
 
 app = typer.Typer(add_completion=False)

@@ -96,7 +96,7 @@ def train(
         train_pairs, val_pairs = split_validation(pairs) if val is None else (pairs, load_pairs(val))
         clean = []
         if simulate:
-            from gan.frame_sources import load_named_frames
+            from gan.frame_io import load_named_frames
 
             # Validation scenes never feed the simulator (their clean frames may be in SIMULATE).
             held_out = {p.name for p in val_pairs}

@@ -1,4 +1,5 @@
-"""Normal-light frames for simulation: image folders, single images and video files."""
+"""Frames on disk, for training, simulation and the engine: image files read and written
+as uint8 RGB, image folders, and frames sampled evenly from videos (shown upright)."""
 
 from __future__ import annotations
 
