@@ -23,6 +23,7 @@ import numpy as np
 from gan.data import prepare_input, to_uint8
 from gan.frame_io import read_image
 from gan.model_io import load_generator
+from gan.reports import image_grid
 from streamer.inference import EnhanceOptions, create_enhancer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -32,18 +33,6 @@ NOISY = ((Path(__file__).resolve().parents[1] / "samples" / "night.mp4", 2.0),
          (DATA / "sim-lowlight" / "eval" / "low" / "set14_011.png", None))
 # Only the MIT-licensed dashcam clip: the other real clip has no licence to be copied from.
 CLIPS = (("night_dashcam_highway_360p.mp4", 10.0), ("night_dashcam_highway_360p.mp4", 25.0))
-
-
-def fit_height(image: np.ndarray, height: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
-
-
-def grid(rows: list[list[np.ndarray]], height: int) -> np.ndarray:
-    """Rows of panels, each panel scaled to `height`, rows padded to one width."""
-    lines = [np.hstack([fit_height(p, height) for p in row]) for row in rows]
-    width = max(line.shape[1] for line in lines)
-    return np.vstack([np.pad(line, ((0, 2), (0, width - line.shape[1]), (0, 0))) for line in lines])
 
 
 def save(path: Path, image: np.ndarray) -> None:
@@ -72,20 +61,20 @@ def main() -> None:
     for name in REAL_PHOTOS:
         photo = read_image(DATA / "real-lowlight" / f"{name}.jpg")
         rows.append([photo, to_uint8(prepare_input(photo)), quality.enhance([photo])[0]])
-    save(args.out / "real_lowlight.jpg", grid(rows, 180))
+    save(args.out / "real_lowlight.jpg", image_grid(rows, 180, gap=2))
 
     rows = []
     for name in EVAL_IMAGES:
         low = read_image(DATA / "sim-lowlight" / "eval" / "low" / f"{name}.png")
         high = read_image(DATA / "sim-lowlight" / "eval" / "high" / f"{name}.png")
         rows.append([low, quality.enhance([low])[0], high])
-    save(args.out / "eval_examples.jpg", grid(rows, 200))
+    save(args.out / "eval_examples.jpg", image_grid(rows, 200, gap=2))
 
     rows = []
     for clip, seconds in CLIPS:
         frame = clip_frame(DATA / "real-video" / clip, seconds)
         rows.append([frame, realtime.enhance([frame])[0], quality.enhance([frame])[0]])
-    save(args.out / "real_video.jpg", grid(rows, 200))
+    save(args.out / "real_video.jpg", image_grid(rows, 200, gap=2))
 
     full_only = create_enhancer(model, EnhanceOptions(half_scale_noise=(np.inf, np.inf)))
     rows = []
@@ -94,7 +83,7 @@ def main() -> None:
         low = low[:, : low.shape[0] * 4 // 3]  # a 4:3 crop keeps the panels large
         rows.append([to_uint8(prepare_input(low)), full_only.enhance([low])[0],
                      quality.enhance([low])[0]])
-    save(args.out / "noise_scale.jpg", grid(rows, 240))
+    save(args.out / "noise_scale.jpg", image_grid(rows, 240, gap=2))
 
 
 if __name__ == "__main__":

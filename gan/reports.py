@@ -42,11 +42,18 @@ def plot_curves(log_csv: Path, out_png: Path) -> None:
 
 def sample_grid(model, pairs: Sequence[Pair], out_png: Path, height: int = 160) -> None:
     """Rows of low | enhanced | reference, each scaled to `height` pixels."""
+    write_image(out_png, image_grid([[p.low, enhance_full(model, p.low), p.high] for p in pairs],
+                                    height))
+
+
+def image_grid(rows: Sequence[Sequence[np.ndarray]], height: int, gap: int = 0) -> np.ndarray:
+    """RGB panels in rows, each scaled to `height` pixels; rows padded to one width and
+    separated by `gap` pixels."""
     def fit(image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
         return cv2.resize(image, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
 
-    rows = [np.hstack([fit(p.low), fit(enhance_full(model, p.low)), fit(p.high)]) for p in pairs]
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    write_image(out_png, np.vstack(rows))
+    lines = [np.hstack([fit(panel) for panel in row]) for row in rows]
+    width = max(line.shape[1] for line in lines)
+    return np.vstack([np.pad(line, ((0, gap), (0, width - line.shape[1]), (0, 0)))
+                      for line in lines])
