@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def _choose_backend() -> None:
@@ -37,3 +39,14 @@ def _import_keras_quietly():
 
 _choose_backend()
 keras = _import_keras_quietly()
+
+
+@contextmanager
+def built_in_bfloat16(enabled: bool = True) -> Iterator[None]:
+    """Layers built inside compute in bfloat16 with float32 weights (Keras's
+    "mixed_bfloat16"), when `enabled`; float32 is the policy again afterwards."""
+    keras.config.set_dtype_policy("mixed_bfloat16" if enabled else "float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy("float32")

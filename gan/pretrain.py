@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import typer
 
-from gan.backend import keras
+from gan.backend import built_in_bfloat16, keras
 from gan.cli import run_app
 from gan.data import CropSampler
 from gan.errors import UserError, exit_on_error
@@ -122,11 +122,8 @@ def pretrain(clean_dir: Path, out: Path, *, minutes: float, width: int, levels: 
     """Train a fresh generator for `minutes` and export it; returns the `.keras` path."""
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    keras.config.set_dtype_policy("mixed_bfloat16" if bfloat16 else "float32")
-    try:
+    with built_in_bfloat16(bfloat16):
         model = build_generator(width=width, levels=levels, res_blocks=res_blocks)
-    finally:
-        keras.config.set_dtype_policy("float32")
     model.compile(optimizer=keras.optimizers.Adam(lr, beta_2=0.99, use_ema=True,
                                                   ema_momentum=0.999),
                   loss=reconstruction_loss())

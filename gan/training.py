@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan.backend import keras
+from gan.backend import built_in_bfloat16, keras
 from gan.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from gan.data import SIZE_MULTIPLE, CropSampler, Pair
 from gan.discriminator import build_discriminator
@@ -80,15 +80,12 @@ class EpochResult:
 
 def build_gan(config: TrainConfig) -> LowLightGAN:
     """Generator, discriminator and EMA copy under the run's precision, compiled."""
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.bfloat16 else "float32")
-    try:
+    with built_in_bfloat16(config.bfloat16):
         shape = dict(width=config.width, res_blocks=config.res_blocks, levels=config.levels)
         generator = build_generator(**shape)
         ema = build_generator(**shape, name="ema")
         ema.set_weights(generator.get_weights())
         discriminator = build_discriminator(width=config.disc_width)
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
     gan = LowLightGAN(generator, discriminator, ema,
                       weights=LossWeights(config.l1_weight, config.ssim_weight, config.adv_weight),
                       gan_type=config.gan_type, ema_decay=config.ema_decay)
