@@ -69,6 +69,7 @@ class _Run:
         self.stats = stats
         self.halt = halt
         self.stopped = {stage: threading.Event() for stage in STAGES}
+        self.ended = {stage: threading.Event() for stage in STAGES}
         self.decoded: queue.Queue = queue.Queue(maxsize=queue_size)
         self.enhanced: queue.Queue = queue.Queue(maxsize=queue_size)
         self.outputs = {"capture": self.decoded, "inference": self.enhanced}
@@ -123,6 +124,8 @@ class _Run:
                         self.put(stage, END, unless_stopped=downstream)
                     except _Stopped:
                         pass
+            finally:
+                self.ended[stage].set()
 
         return run
 
@@ -180,6 +183,18 @@ def _write(run: _Run, write: Callable[[Frame], None]) -> None:
         run.frames_written += 1
 
 
+def _wait_for(run: _Run, stages: Iterable[str]) -> None:
+    """Return once each of `stages` has ended; Ctrl-C still gets through.
+
+    Events, not `Thread.join`: in CPython 3.11 a join that Ctrl-C interrupts leaves the
+    thread looking finished (the next `join()` returns at once and `is_alive()` is False
+    while it still runs, measured), so a second wait would not wait.
+    """
+    for stage in stages:
+        while not run.ended[stage].wait(POLL_S):
+            pass
+
+
 def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[Frame], None], *,
                  stats: PipelineStats | None = None, queue_size: int = 8,
                  frames_per_call: int = 1, stop: threading.Event | None = None) -> PipelineResult:
@@ -198,8 +213,9 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
     Raises:
         StageError: a stage raised (the others were stopped and joined first).
         KeyboardInterrupt: after stopping and joining every stage (a second Ctrl-C while
-            stopping waits only for the writer, so the caller may close the sink; an
-            inference call in flight then finishes on its own, daemon, thread).
+            stopping waits only for capture and the writer, which stop within a frame, so
+            the caller may close the source and the sink; an inference call in flight then
+            finishes on its own, daemon, thread).
     """
     if queue_size < 1 or frames_per_call < 1:
         raise ValueError(f"`queue_size` and `frames_per_call` must be >= 1. "
@@ -218,20 +234,19 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
     for thread in threads:
         thread.start()
     try:
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(POLL_S)
+        _wait_for(run, STAGES)
     except KeyboardInterrupt:
         run.halt.set()
         try:
-            for thread in threads:
-                thread.join()
-        except KeyboardInterrupt:  # impatient: stop the writer too, and wait only for it
+            _wait_for(run, STAGES)
+        except KeyboardInterrupt:  # impatient: stop the writer too; skip only inference
             run.stopped["writer"].set()
-            threads[-1].join()
+            _wait_for(run, ("capture", "writer"))  # they use the caller's source and sink
         raise
     finally:
         stats.finish()
+    for thread in threads:
+        thread.join()  # each has ended its stage: this returns at once
     if run.errors:
         stage, error = run.errors[0]
         raise StageError(stage, error) from error

@@ -173,3 +173,41 @@ def test_a_stop_writes_every_frame_already_enhanced():
     assert result.stopped and 0 < result.frames_written < 200
     assert len(sink.frames) == len(enhanced) == result.frames_written  # none thrown away
     assert [read_index(f.pixels) for f in sink.frames] == list(range(len(sink.frames)))
+
+
+def test_a_second_ctrl_c_leaves_only_a_stuck_model_call_behind():
+    import os
+    import signal
+
+    release = threading.Event()
+
+    class Stuck:
+        def enhance(self, frames, timestamps=None):
+            release.wait(10)
+            return list(frames)
+
+        def reset(self):
+            pass
+
+    def ctrl_c():  # a real SIGINT: it also wakes the main thread's blocking join
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def slow_frames():  # still reading when the second Ctrl-C comes
+        for i in range(50):
+            time.sleep(0.5)
+            yield index_frame(i)
+
+    timers = [threading.Timer(delay, ctrl_c) for delay in (1.2, 1.8)]
+    for timer in timers:
+        timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_pipeline(slow_frames(), Stuck(), Collector())
+        waited = time.monotonic() - started
+        alive = {t.name for t in threading.enumerate() if t.name.startswith("streamer-")}
+        assert waited < 4 and alive == {"streamer-inference"}  # capture and writer joined
+    finally:
+        release.set()
+        for timer in timers:
+            timer.cancel()
