@@ -194,7 +194,7 @@ def test_a_second_ctrl_c_leaves_only_a_stuck_model_call_behind():
 
     def slow_frames():  # still reading when the second Ctrl-C comes
         for i in range(50):
-            time.sleep(0.5)
+            time.sleep(1.0)
             yield index_frame(i)
 
     timers = [threading.Timer(delay, ctrl_c) for delay in (1.2, 1.8)]
