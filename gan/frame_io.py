@@ -3,6 +3,7 @@ as uint8 RGB, image folders, and frames sampled evenly from videos (shown uprigh
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,9 +38,22 @@ def read_image(path: str | Path) -> np.ndarray:
 
 
 def write_image(path: str | Path, rgb: np.ndarray) -> None:
-    """Write uint8 RGB `rgb` to `path`, the format from its suffix (`UserError` if it fails)."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise UserError(f"cannot write {path}")
+    """Write uint8 RGB `rgb` to `path`, the format from its suffix (`UserError` if it fails).
+
+    Encoded in memory, written beside `path` and renamed over it, so a file being replaced
+    stays whole if the write fails (a full disk).
+    """
+    path = Path(path)
+    ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise UserError(f"cannot encode {path} as {path.suffix}")
+    partial = path.with_name(f".{path.stem[:64]}-{os.getpid()}.partial{path.suffix}")
+    try:
+        partial.write_bytes(encoded.tobytes())
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def image_files(folder: str | Path) -> list[Path]:

@@ -118,6 +118,8 @@ class Trainer:
                             f"{keras.backend.backend()}): pip install tensorflow")
         self.config, self.sampler, self.val_pairs = config, sampler, list(val_pairs)
         self.out = Path(out_dir)
+        if self.out.exists() and not self.out.is_dir():
+            raise UserError(f"--out {self.out} is a file: give a folder for the run")
         self.checkpoint_path = self.out / "checkpoint.npz"
         self.gan = build_gan(config)
         self.start_epoch, self.best_psnr = 0, -math.inf

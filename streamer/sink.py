@@ -182,7 +182,7 @@ class VideoSink:
 
     def __enter__(self) -> VideoSink:
         # Same folder (so the rename is atomic), same suffix (it picks the container).
-        self._partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial"
+        self._partial = self.path.with_name(f".{self.path.stem[:64]}-{os.getpid()}.partial"
                                             f"{self.path.suffix}")
         try:
             self._container = av.open(str(self._partial), "w")
@@ -245,6 +245,7 @@ class VideoSink:
         if self._container is None:
             return
         container, self._container = self._container, None
+        failure: Exception | None = None
         try:
             if self.frames_written:
                 for packet in self._stream.encode(None):
@@ -252,11 +253,19 @@ class VideoSink:
                 if self._audio is not None:
                     frame_time = 1 / float(self.info.frame_rate)
                     self._audio.copy_until(None if complete else self.last_time + frame_time)
+        except (OSError, ValueError) as exc:  # av.error.FFmpegError is a ValueError
+            failure = exc
         finally:
             if self._audio is not None:
                 self._audio.close()
-            container.close()
-            if self.frames_written:
+            try:
+                container.close()  # writes the trailer
+            except (OSError, ValueError) as exc:
+                failure = failure or exc
+            if self.frames_written and failure is None:
                 os.replace(self._partial, self.path)
-            else:
+            else:  # nothing written, or not playable (a full disk): the old output stays
                 self._partial.unlink(missing_ok=True)
+        if failure is not None:
+            raise UserError(f"cannot write {self.path}: "
+                            f"{getattr(failure, 'strerror', None) or failure}") from None

@@ -19,7 +19,7 @@ FRAMES = 1200
 
 def writing(out: Path) -> list[Path]:
     """The file the sink writes beside `out` until it renames it to `out`."""
-    return list(out.parent.glob(f".{out.name}.*.partial{out.suffix}"))
+    return list(out.parent.glob(f".{out.stem}-*.partial{out.suffix}"))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from probes import count_frames
@@ -59,3 +60,51 @@ def test_an_output_being_replaced_stays_whole_until_the_new_one_is_finalised(mak
     result = enhance_video_file(clip, out, FrameEnhancer(lambda x: x, options), options)
     assert count_frames(out) == result.frames_written == 40
     assert not list(tmp_path.glob(".*partial*"))  # the temporary file was renamed
+
+
+def test_a_failed_write_keeps_the_old_output_and_leaves_no_scratch_file(make_clip, tmp_path):
+    import numpy as np
+
+    from gan.errors import UserError
+    from streamer.frames import Frame
+    from streamer.sink import EncoderOptions, VideoSink
+    from streamer.source import VideoInfo
+
+    class FullDisk:  # the real container, but every packet fails as on a full disk
+        def __init__(self, container):
+            self.container = container
+
+        def mux(self, packet):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            self.container.close()
+
+    clip, out = make_clip("in.mp4", count=4), tmp_path / "out.mp4"
+    out.write_bytes(b"the previous output")
+    frame = Frame(np.zeros((48, 64, 3), np.uint8), 0, pts=None, time_base=None)
+    with pytest.raises(UserError, match="cannot write .*out.mp4: No space left on device"):
+        with VideoSink(out, VideoInfo.from_path(clip), EncoderOptions(preset="ultrafast")) as sink:
+            sink._container = FullDisk(sink._container)
+            sink.write(frame)
+    assert out.read_bytes() == b"the previous output"
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_failed_image_write_keeps_the_old_image(tmp_path, monkeypatch):
+    import numpy as np
+
+    from gan.errors import UserError
+    from gan.frame_io import write_image
+
+    old = tmp_path / "photo.png"
+    old.write_bytes(b"the previous output")
+
+    def full_disk(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(UserError, match="cannot write .*photo.png: No space left on device"):
+        write_image(old, np.zeros((8, 8, 3), np.uint8))
+    monkeypatch.undo()
+    assert old.read_bytes() == b"the previous output" and not list(tmp_path.glob(".*partial*"))

@@ -227,3 +227,6 @@ def test_a_failed_overwrite_leaves_the_old_set_as_it_was(image_dir: Path, tmp_pa
     assert result.exit_code == 130 and len(calls) == 3
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before  # the old set, whole; no scratch folder left behind
+    calls.clear()
+    result = CliRunner().invoke(simulate_cli.app, [str(image_dir), str(tmp_path / "new")])
+    assert result.exit_code == 130 and not (tmp_path / "new").exists()  # no empty folder either

@@ -46,6 +46,7 @@ def staged_set(out_dir: Path) -> Iterator[Path]:
     """A scratch folder in OUT_DIR (with low/ and high/) to write the new set into. When the
     block succeeds the old set's files are replaced by it; otherwise (an error, Ctrl-C) the
     scratch folder is removed and the old set is left as it was."""
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out_dir))
     try:
@@ -61,6 +62,8 @@ def staged_set(out_dir: Path) -> Iterator[Path]:
         (staging / "params.jsonl").replace(out_dir / "params.jsonl")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):  # a failed first run leaves no folder
+            out_dir.rmdir()
 
 
 @app.command()

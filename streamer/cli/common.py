@@ -91,6 +91,8 @@ def can_write(directory: Path) -> bool:
 
 def check_writable_dir(directory: Path) -> None:
     """Raise `UserError` unless `directory` exists and this user may create files in it."""
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{directory} is a file, not a folder")
     if not directory.is_dir():
         raise UserError(f"output directory does not exist: {directory}")
     if not can_write(directory):
