@@ -26,13 +26,18 @@ def exit_on_error() -> Iterator[None]:
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
+    except Exception as exc:  # PyAV's FFmpegError family is not all OSError or ValueError
+        if not getattr(exc, "strerror", None):
+            raise
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def one_line(exc: BaseException) -> str:
     """An unexpected failure as one readable line: `path: reason` for OS errors (PyAV's
     included), otherwise the exception's first line without terminal colour codes."""
     strerror, filename = getattr(exc, "strerror", None), getattr(exc, "filename", None)
-    if strerror:  # OSError, and PyAV's FFmpegError (a ValueError with the same fields)
+    if strerror:  # OSError, and PyAV's FFmpegError (same fields)
         return f"{filename}: {strerror}" if filename else strerror
     lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines()]
     return next((f"{type(exc).__name__}: {line}" for line in lines if line), type(exc).__name__)

@@ -3,7 +3,9 @@ as uint8 RGB, image folders, and frames sampled evenly from videos (shown uprigh
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +39,29 @@ def read_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def scratch_path(path: Path) -> Path:
+    """Where `path` is written before `finish_scratch` renames it into place: a hidden name
+    beside the real file (a symlink's target), short enough for any valid name."""
+    target = Path(os.path.realpath(path))
+    stem = target.stem.encode()[:64].decode(errors="ignore")
+    return target.with_name(f".{stem}-{os.getpid()}.partial{target.suffix}")
+
+
+def finish_scratch(scratch: Path, path: Path) -> None:
+    """Rename the finished `scratch` over `path` (its target if a symlink), keeping the
+    permissions of a file it replaces."""
+    target = Path(os.path.realpath(path))
+    if target.exists():
+        shutil.copymode(target, scratch)
+    os.replace(scratch, target)
+
+
+def drop_scratch(scratch: Path) -> None:
+    """Remove an unfinished `scratch` file, if it is there."""
+    with contextlib.suppress(OSError):
+        scratch.unlink(missing_ok=True)
+
+
 def write_image(path: str | Path, rgb: np.ndarray) -> None:
     """Write uint8 RGB `rgb` to `path`, the format from its suffix (`UserError` if it fails).
 
@@ -47,12 +72,12 @@ def write_image(path: str | Path, rgb: np.ndarray) -> None:
     ok, encoded = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise UserError(f"cannot encode {path} as {path.suffix}")
-    partial = path.with_name(f".{path.stem[:64]}-{os.getpid()}.partial{path.suffix}")
+    scratch = scratch_path(path)
     try:
-        partial.write_bytes(encoded.tobytes())
-        os.replace(partial, path)
+        scratch.write_bytes(encoded.tobytes())
+        finish_scratch(scratch, path)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        drop_scratch(scratch)
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

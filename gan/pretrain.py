@@ -29,10 +29,10 @@ import typer
 
 from gan.backend import built_in_bfloat16, keras
 from gan.cli import run_app
-from gan.data import CropSampler
-from gan.errors import UserError, exit_on_error
+from gan.data import SIZE_MULTIPLE, CropSampler
+from gan.errors import UserError, exit_on_error, option_errors
 from gan.frame_io import load_images
-from gan.generator import build_generator
+from gan.generator import build_generator, check_architecture
 from gan.losses import pixel_losses
 from gan.model_io import save_generator, with_compute_dtype
 from gan.simulate import SimulatorConfig, simulate_lowlight
@@ -159,6 +159,10 @@ def main(
     with exit_on_error():
         if not minutes > 0 or not lr > 0:
             raise UserError(f"--minutes and --lr must be > 0. Received: {minutes}, {lr}")
+        if crop % SIZE_MULTIPLE:
+            raise UserError(f"--crop must be a multiple of {SIZE_MULTIPLE}. Received: {crop}")
+        with option_errors():
+            check_architecture(width=width, levels=levels, res_blocks=res_blocks)
         # Checked here: a worker that fails to start is restarted by the pool, forever.
         if not any(min(rgb.shape[:2]) >= crop for _, rgb in load_images(clean)):
             raise UserError(f"no image in {clean} is at least {crop} px on its short side: "

@@ -168,6 +168,8 @@ class _Capture(threading.Thread):
         super().__init__(name="streamer-live-capture", daemon=True)
         self.source, self.mailbox, self.stats, self.stop = source, mailbox, stats, stop
         self.error: BaseException | None = None
+        # Waited on instead of `join`, which a Ctrl-C leaves unreliable (see streamer.pipeline).
+        self.ended = threading.Event()
 
     def run(self) -> None:
         try:
@@ -182,6 +184,7 @@ class _Capture(threading.Thread):
             self.error = exc
         finally:
             self.mailbox.close()
+            self.ended.set()
 
 
 def recording_info(path: str | Path, info: CameraInfo) -> VideoInfo:
@@ -223,13 +226,17 @@ def run_live(source: LiveSource, enhancer: Enhancer, *, stats: LiveStats | None 
                              max_frames, stall_s)
     finally:
         stop.set()
-        capture.join(JOIN_TIMEOUT_S)
+        released = False
+        try:
+            released = capture.ended.wait(JOIN_TIMEOUT_S)
+        finally:  # also on a second Ctrl-C while waiting
+            if not released:  # stuck in a read: releasing the device under it could crash
+                source.abandon()
         leftover = mailbox.take(0)
         if leftover is not None and leftover is not CLOSED:
             stats.frame_dropped()  # captured after the loop's last frame
         stats.finish()
-    if capture.is_alive():  # stuck in a read: releasing the device under it could crash
-        source.abandon()
+    if not released:
         reason, lost = f"{reason}; {source.name} did not release within {JOIN_TIMEOUT_S:g} s", True
     if capture.error is not None:
         error = capture.error

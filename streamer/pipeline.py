@@ -231,17 +231,20 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
     threads = [threading.Thread(target=run.guard(name, body), name=f"streamer-{name}", daemon=True)
                for name, body in stages.items()]
     stats.start()
-    for thread in threads:
-        thread.start()
+    started: list[str] = []  # a Ctrl-C may come while the threads start
     try:
-        _wait_for(run, STAGES)
+        for stage, thread in zip(STAGES, threads, strict=True):
+            thread.start()
+            started.append(stage)
+        _wait_for(run, started)
     except KeyboardInterrupt:
         run.halt.set()
         try:
-            _wait_for(run, STAGES)
+            _wait_for(run, started)
         except KeyboardInterrupt:  # impatient: stop the writer too; skip only inference
             run.stopped["writer"].set()
-            _wait_for(run, ("capture", "writer"))  # they use the caller's source and sink
+            # capture and the writer use the caller's source and sink
+            _wait_for(run, [stage for stage in started if stage != "inference"])
         raise
     finally:
         stats.finish()

@@ -10,7 +10,6 @@ whole until then, and a sink that received no frames leaves no file and replaces
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import av
 
 from gan.errors import UserError
+from gan.frame_io import drop_scratch, finish_scratch, scratch_path
 from streamer.frames import Frame
 from streamer.source import VideoInfo
 
@@ -182,12 +182,11 @@ class VideoSink:
 
     def __enter__(self) -> VideoSink:
         # Same folder (so the rename is atomic), same suffix (it picks the container).
-        self._partial = self.path.with_name(f".{self.path.stem[:64]}-{os.getpid()}.partial"
-                                            f"{self.path.suffix}")
+        self._partial = scratch_path(self.path)
         try:
             self._container = av.open(str(self._partial), "w")
-        except (av.error.FFmpegError, ValueError) as exc:
-            self._partial.unlink(missing_ok=True)
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            drop_scratch(self._partial)
             raise UserError(f"cannot write {self.path}: {exc}") from None
         try:
             self._add_video_stream()
@@ -195,7 +194,7 @@ class VideoSink:
                 self._audio = _AudioCopier(self.info.path, self._container)
         except BaseException:
             self._container.close()
-            self._partial.unlink(missing_ok=True)
+            drop_scratch(self._partial)
             raise
         return self
 
@@ -253,19 +252,19 @@ class VideoSink:
                 if self._audio is not None:
                     frame_time = 1 / float(self.info.frame_rate)
                     self._audio.copy_until(None if complete else self.last_time + frame_time)
-        except (OSError, ValueError) as exc:  # av.error.FFmpegError is a ValueError
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
             failure = exc
         finally:
             if self._audio is not None:
                 self._audio.close()
             try:
                 container.close()  # writes the trailer
-            except (OSError, ValueError) as exc:
+            except (av.error.FFmpegError, OSError, ValueError) as exc:
                 failure = failure or exc
             if self.frames_written and failure is None:
-                os.replace(self._partial, self.path)
+                finish_scratch(self._partial, self.path)
             else:  # nothing written, or not playable (a full disk): the old output stays
-                self._partial.unlink(missing_ok=True)
+                drop_scratch(self._partial)
         if failure is not None:
             raise UserError(f"cannot write {self.path}: "
                             f"{getattr(failure, 'strerror', None) or failure}") from None

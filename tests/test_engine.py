@@ -108,3 +108,23 @@ def test_a_failed_image_write_keeps_the_old_image(tmp_path, monkeypatch):
         write_image(old, np.zeros((8, 8, 3), np.uint8))
     monkeypatch.undo()
     assert old.read_bytes() == b"the previous output" and not list(tmp_path.glob(".*partial*"))
+
+
+def test_replacing_an_image_keeps_its_link_and_permissions_and_allows_long_names(tmp_path):
+    import os
+
+    import numpy as np
+
+    from gan.frame_io import read_image, write_image
+
+    image = np.full((8, 8, 3), 90, np.uint8)
+    target, link = tmp_path / "real.png", tmp_path / "link.png"
+    write_image(target, np.zeros_like(image))
+    os.chmod(target, 0o640)
+    link.symlink_to(target)
+    write_image(link, image)
+    assert link.is_symlink() and (read_image(target) == 90).all()
+    assert target.stat().st_mode & 0o777 == 0o640
+    long_name = tmp_path / ("\N{CRESCENT MOON}" * 62 + ".png")  # 248 bytes: a valid name
+    write_image(long_name, image)
+    assert (read_image(long_name) == 90).all() and not list(tmp_path.glob(".*partial*"))

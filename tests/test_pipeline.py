@@ -179,35 +179,39 @@ def test_a_second_ctrl_c_leaves_only_a_stuck_model_call_behind():
     import os
     import signal
 
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
 
     class Stuck:
         def enhance(self, frames, timestamps=None):
-            release.wait(10)
+            entered.set()
+            release.wait(20)
             return list(frames)
 
         def reset(self):
             pass
 
-    def ctrl_c():  # a real SIGINT: it also wakes the main thread's blocking join
-        os.kill(os.getpid(), signal.SIGINT)
-
-    def slow_frames():  # still reading when the second Ctrl-C comes
+    def slow_frames():  # capture is still reading when the second Ctrl-C comes
         for i in range(50):
-            time.sleep(1.0)
+            time.sleep(2.0 if i else 0.0)
             yield index_frame(i)
 
-    timers = [threading.Timer(delay, ctrl_c) for delay in (1.2, 1.8)]
-    for timer in timers:
-        timer.start()
-    started = time.monotonic()
+    def press_ctrl_c_twice():  # real SIGINTs: they also wake the main thread's waits
+        entered.wait(20)
+        time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c_twice)
+    presser.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             run_pipeline(slow_frames(), Stuck(), Collector())
-        waited = time.monotonic() - started
-        alive = {t.name for t in threading.enumerate() if t.name.startswith("streamer-")}
-        assert waited < 4 and alive == {"streamer-inference"}  # capture and writer joined
+        presser.join()
+        stages = {t.name: t for t in threading.enumerate() if t.name.startswith("streamer-")}
+        for name in ("streamer-capture", "streamer-writer"):  # ended: at most exiting now
+            if name in stages:
+                stages[name].join(0.2)
+        assert {n for n, t in stages.items() if t.is_alive()} == {"streamer-inference"}
     finally:
         release.set()
-        for timer in timers:
-            timer.cancel()

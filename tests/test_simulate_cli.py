@@ -230,3 +230,15 @@ def test_a_failed_overwrite_leaves_the_old_set_as_it_was(image_dir: Path, tmp_pa
     calls.clear()
     result = CliRunner().invoke(simulate_cli.app, [str(image_dir), str(tmp_path / "new")])
     assert result.exit_code == 130 and not (tmp_path / "new").exists()  # no empty folder either
+
+
+def test_overwrite_replaces_the_set_and_keeps_other_files(image_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_cli(image_dir, out).returncode == 0
+    (out / "low" / "stale.png").write_bytes(b"from an older, bigger set")
+    (out / "low" / "notes.txt").write_text("mine")
+    assert run_cli(image_dir, out, "--seed", "5", "--overwrite").returncode == 0
+    low, high, records = read_set(out)
+    assert high == ["a_coffee.png", "b_astronaut.png", "c_chelsea.png"] and len(records) == 3
+    assert low == [*high, "notes.txt"] and (out / "low" / "notes.txt").read_text() == "mine"
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []

@@ -28,6 +28,8 @@ def check_output(source: Path, out_dir: Path, *, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"output {out_dir} is a file: give a folder")
     for folder in (out_dir / "low", out_dir / "high"):
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder} is a file: OUT_DIR/low and /high must be folders")
         if folder.resolve() in (source.resolve(), *source.resolve().parents):
             raise UserError(f"{source} is in {folder}, where the set is written: choose another "
                             "OUT_DIR (the source is never overwritten, even with --overwrite)")
@@ -41,11 +43,28 @@ def _old_set(out_dir: Path) -> list[Path]:
             *([params] if params.exists() else [])]
 
 
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """Rename the new set's low/, high/ and params.jsonl into OUT_DIR, the old ones into
+    the scratch folder (deleted next); files in the old low/ and high/ that are not
+    part of a set (not .png) move over to the new folders."""
+    replaced = staging / "replaced"
+    replaced.mkdir()
+    for side in ("low", "high"):
+        if (out_dir / side).is_dir():
+            for path in (out_dir / side).iterdir():
+                if path.suffix != ".png":
+                    path.replace(staging / side / path.name)
+    for name in ("low", "high", "params.jsonl"):
+        if (out_dir / name).exists():
+            (out_dir / name).replace(replaced / name)
+        (staging / name).replace(out_dir / name)
+
+
 @contextmanager
 def staged_set(out_dir: Path) -> Iterator[Path]:
     """A scratch folder in OUT_DIR (with low/ and high/) to write the new set into. When the
-    block succeeds the old set's files are replaced by it; otherwise (an error, Ctrl-C) the
-    scratch folder is removed and the old set is left as it was."""
+    block succeeds the new set takes the old one's place in a few renames; otherwise (an
+    error, Ctrl-C) the scratch folder is removed and the old set is left as it was."""
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".simulate-", dir=out_dir))
@@ -53,13 +72,7 @@ def staged_set(out_dir: Path) -> Iterator[Path]:
         for side in ("low", "high"):
             (staging / side).mkdir()
         yield staging
-        for path in _old_set(out_dir):
-            path.unlink()
-        for side in ("low", "high"):
-            (out_dir / side).mkdir(exist_ok=True)
-            for path in (staging / side).iterdir():
-                path.replace(out_dir / side / path.name)
-        (staging / "params.jsonl").replace(out_dir / "params.jsonl")
+        _swap_in(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out_dir.iterdir()):  # a failed first run leaves no folder
