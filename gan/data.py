@@ -22,6 +22,24 @@ from gan.frame_io import count_video_frames, image_files, read_image, sample_vid
 MAX_LEVELS = 3
 SIZE_MULTIPLE = 2**MAX_LEVELS
 
+
+def check_size(name: str, value: int) -> None:
+    """`ValueError` unless `value` (a crop or tile side) is a positive multiple of
+    SIZE_MULTIPLE."""
+    if value <= 0 or value % SIZE_MULTIPLE:
+        raise ValueError(f"`{name}` must be a positive multiple of {SIZE_MULTIPLE}. "
+                         f"Received: {value}")
+
+
+def frames_for_crops(frames: Sequence[np.ndarray], crop: int) -> list[np.ndarray]:
+    """The `frames` at least `crop` px on their short side (`UserError` if there were
+    frames but none is)."""
+    usable = [f for f in frames if min(f.shape[:2]) >= crop]
+    if frames and not usable:
+        raise UserError(f"no frame to simulate from is at least {crop} px on its short side: "
+                        "lower --crop")
+    return usable
+
 # Folder layouts accepted under DATA: plain, and the LOL dataset's.
 LAYOUTS = ("", "our485", "eval15", "train", "eval", "test")
 
@@ -148,8 +166,7 @@ class CropSampler:
     def __init__(self, pairs: Sequence[Pair], *, crop: int = 128, batch_size: int = 8,
                  seed: int = 0, clean: Sequence[np.ndarray] = (), simulator: Simulator | None = None,
                  simulate_ratio: float = 0.0, exposure: ExposureConfig = ExposureConfig()):
-        if crop % SIZE_MULTIPLE:
-            raise ValueError(f"`crop` must be a multiple of {SIZE_MULTIPLE}. Received: {crop}")
+        check_size("crop", crop)
         if not 0 <= simulate_ratio <= 1:
             raise ValueError(f"`simulate_ratio` must be in [0, 1]. Received: {simulate_ratio}")
         if not pairs and not (clean and simulator):
@@ -158,10 +175,7 @@ class CropSampler:
         self.exposure = exposure
         self.inputs = [prepare_input(p.low, exposure) for p in pairs]
         self.targets = [to_signed(to_unit(p.high)) for p in pairs]
-        self.clean = [c for c in clean if min(c.shape[:2]) >= crop]
-        if clean and not self.clean:
-            raise UserError(f"no --simulate frame is at least {crop} px on its short side: "
-                            "lower --crop")
+        self.clean = frames_for_crops(clean, crop)
         self.simulator = simulator
         self.simulate_ratio = simulate_ratio if (self.clean and simulator) else 0.0
         if not self.inputs:

@@ -23,11 +23,11 @@ def exit_on_error() -> Iterator[None]:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
-    except (OSError, ValueError, RuntimeError) as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        raise SystemExit(1) from None
-    except Exception as exc:  # PyAV's FFmpegError family is not all OSError or ValueError
-        if not getattr(exc, "strerror", None):
+    except Exception as exc:
+        # OSError, ValueError, RuntimeError, and PyAV's FFmpegError family (not all of it
+        # derives from those, but all of it carries `strerror`); anything else is a bug.
+        if not isinstance(exc, (OSError, ValueError, RuntimeError)) \
+                and not getattr(exc, "strerror", None):
             raise
         print(f"error: {one_line(exc)}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -29,7 +29,7 @@ import typer
 
 from gan.backend import built_in_bfloat16, keras
 from gan.cli import run_app
-from gan.data import SIZE_MULTIPLE, CropSampler
+from gan.data import CropSampler, check_size, frames_for_crops
 from gan.errors import UserError, exit_on_error, option_errors
 from gan.frame_io import load_images
 from gan.generator import build_generator, check_architecture
@@ -159,14 +159,12 @@ def main(
     with exit_on_error():
         if not minutes > 0 or not lr > 0:
             raise UserError(f"--minutes and --lr must be > 0. Received: {minutes}, {lr}")
-        if crop % SIZE_MULTIPLE:
-            raise UserError(f"--crop must be a multiple of {SIZE_MULTIPLE}. Received: {crop}")
+        # Checked here, as the workers' CropSampler would: a worker that fails to start is
+        # restarted by the pool, forever.
         with option_errors():
+            check_size("crop", crop)
             check_architecture(width=width, levels=levels, res_blocks=res_blocks)
-        # Checked here: a worker that fails to start is restarted by the pool, forever.
-        if not any(min(rgb.shape[:2]) >= crop for _, rgb in load_images(clean)):
-            raise UserError(f"no image in {clean} is at least {crop} px on its short side: "
-                            "lower --crop")
+        frames_for_crops([rgb for _, rgb in load_images(clean)], crop)
         path = pretrain(clean, out, minutes=minutes, width=width, levels=levels,
                         res_blocks=res_blocks, crop=crop, batch_size=batch_size,
                         steps_per_epoch=steps_per_epoch, lr=lr, wide_share=wide_share,

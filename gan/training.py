@@ -17,7 +17,7 @@ import numpy as np
 
 from gan.backend import built_in_bfloat16, keras
 from gan.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
-from gan.data import SIZE_MULTIPLE, CropSampler, Pair
+from gan.data import CropSampler, Pair, check_size
 from gan.discriminator import build_discriminator
 from gan.errors import UserError
 from gan.gan_model import LossWeights, LowLightGAN
@@ -56,9 +56,7 @@ class TrainConfig:
         for name in ("epochs", "steps_per_epoch", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Received: {getattr(self, name)}")
-        if self.crop < SIZE_MULTIPLE or self.crop % SIZE_MULTIPLE:
-            raise ValueError(f"`crop` must be a positive multiple of {SIZE_MULTIPLE}. "
-                             f"Received: {self.crop}")
+        check_size("crop", self.crop)
         if not self.lr > 0:
             raise ValueError(f"`lr` must be > 0. Received: {self.lr}")
         for name in ("l1_weight", "ssim_weight", "adv_weight"):

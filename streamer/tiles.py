@@ -18,13 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gan.data import SIZE_MULTIPLE
+from gan.data import SIZE_MULTIPLE, check_size
 
 
 def check_tiling(tile: int, overlap: int) -> None:
     """Raise `ValueError` unless `tile` is a positive multiple of 8 and 0 <= overlap <= tile/2."""
-    if tile <= 0 or tile % SIZE_MULTIPLE:
-        raise ValueError(f"`tile` must be a positive multiple of {SIZE_MULTIPLE}. Received: {tile}")
+    check_size("tile", tile)
     if not 0 <= overlap <= tile // 2:
         raise ValueError(f"`overlap` must be between 0 and tile/2 ({tile // 2}). "
                          f"Received: {overlap}")

@@ -72,7 +72,7 @@ def test_whole_frame_validation_pads_for_3_level_models():
     (["empty"], "no images"),
     (["clean", "--crop", "128"], "at least 128 px"),  # every image is 96×80
     (["clean", "--minutes", "0"], "--minutes and --lr must be > 0"),
-    (["clean", "--crop", "60"], "--crop must be a multiple of 8"),  # workers would fail forever
+    (["clean", "--crop", "60"], "--crop must be a positive multiple of 8"),  # workers would fail forever
     (["clean", "--levels", "4"], "--levels 1 to 3"),
 ])
 def test_bad_input_is_one_line_before_any_worker_starts(args, message, clean_folder, tmp_path,
