@@ -27,6 +27,9 @@ RATE_CONTROL_CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9")
 X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow", "placebo")
 CONVERTIBLE_COLORSPACES = {int(c) for c in av.video.reformatter.Colorspace}  # swscale's matrices
+# What opening, muxing or finalising a file can raise: not all of PyAV's FFmpegError family
+# derives from OSError or ValueError.
+WRITE_ERRORS = (av.error.FFmpegError, OSError, ValueError)
 LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what RGB → YUV conversion produces by default
 
 
@@ -185,7 +188,7 @@ class VideoSink:
         self._partial = scratch_path(self.path)
         try:
             self._container = av.open(str(self._partial), "w")
-        except (av.error.FFmpegError, OSError, ValueError) as exc:
+        except WRITE_ERRORS as exc:
             drop_scratch(self._partial)
             raise UserError(f"cannot write {self.path}: {exc}") from None
         try:
@@ -252,14 +255,14 @@ class VideoSink:
                 if self._audio is not None:
                     frame_time = 1 / float(self.info.frame_rate)
                     self._audio.copy_until(None if complete else self.last_time + frame_time)
-        except (av.error.FFmpegError, OSError, ValueError) as exc:
+        except WRITE_ERRORS as exc:
             failure = exc
         finally:
             if self._audio is not None:
                 self._audio.close()
             try:
                 container.close()  # writes the trailer
-            except (av.error.FFmpegError, OSError, ValueError) as exc:
+            except WRITE_ERRORS as exc:
                 failure = failure or exc
             if self.frames_written and failure is None:
                 finish_scratch(self._partial, self.path)
