@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from gan.errors import UserError
@@ -160,15 +161,19 @@ class CropSampler:
 
     Batches are a pure function of (seed, epoch, step), so a resumed run sees the same data.
     With `clean` frames and a `simulator`, a share `simulate_ratio` of each batch is made on
-    the fly: a fresh low-light rendering of a random window every time.
+    the fly: a fresh low-light rendering of a random window every time. A share
+    `half_size_ratio` of crops is cut from a window twice the size and area-downscaled ×2,
+    input and target alike: what the quality mode's half-resolution pass feeds the model.
     """
 
     def __init__(self, pairs: Sequence[Pair], *, crop: int = 128, batch_size: int = 8,
                  seed: int = 0, clean: Sequence[np.ndarray] = (), simulator: Simulator | None = None,
-                 simulate_ratio: float = 0.0, exposure: ExposureConfig = ExposureConfig()):
+                 simulate_ratio: float = 0.0, half_size_ratio: float = 0.0,
+                 exposure: ExposureConfig = ExposureConfig()):
         check_size("crop", crop)
-        if not 0 <= simulate_ratio <= 1:
-            raise ValueError(f"`simulate_ratio` must be in [0, 1]. Received: {simulate_ratio}")
+        for name, value in (("simulate_ratio", simulate_ratio), ("half_size_ratio", half_size_ratio)):
+            if not 0 <= value <= 1:
+                raise ValueError(f"`{name}` must be in [0, 1]. Received: {value}")
         if not pairs and not (clean and simulator):
             raise UserError("no training data: give paired frames or --simulate sources")
         self.crop, self.batch_size, self.seed = crop, batch_size, seed
@@ -177,6 +182,7 @@ class CropSampler:
         self.targets = [to_signed(to_unit(p.high)) for p in pairs]
         self.clean = frames_for_crops(clean, crop)
         self.simulator = simulator
+        self.half_size_ratio = half_size_ratio
         self.simulate_ratio = simulate_ratio if (self.clean and simulator) else 0.0
         if not self.inputs:
             self.simulate_ratio = 1.0
@@ -186,11 +192,17 @@ class CropSampler:
         rng = np.random.default_rng([self.seed, epoch, step])
         xs, ys = [], []
         for _ in range(self.batch_size):
+            # Drawn only when used, so runs without half-size crops keep their batches.
+            half = self.half_size_ratio > 0 and rng.random() < self.half_size_ratio
+            size = 2 * self.crop if half else self.crop
             if rng.random() < self.simulate_ratio:
-                x, y = self._simulated_crop(rng)
+                x, y = self._simulated_crop(rng, size)
             else:
                 i = int(rng.integers(len(self.inputs)))
-                x, y = self._random_crop(rng, self.inputs[i], self.targets[i])
+                x, y = self._random_crop(rng, self.inputs[i], self.targets[i], size)
+            if half:
+                x, y = (cv2.resize(a, (self.crop, self.crop), interpolation=cv2.INTER_AREA)
+                        for a in (x, y))
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
             x, y = np.rot90(x, k), np.rot90(y, k)
             if flip:
@@ -199,8 +211,7 @@ class CropSampler:
             ys.append(y)
         return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
 
-    def _random_crop(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int = 0):
-        size = size or self.crop
+    def _random_crop(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, size: int):
         h, w = x.shape[:2]
         if h < size or w < size:  # small frames: reflect-pad up to the crop
             pad = ((0, max(0, size - h)), (0, max(0, size - w)), (0, 0))
@@ -209,10 +220,10 @@ class CropSampler:
         top, left = int(rng.integers(h - size + 1)), int(rng.integers(w - size + 1))
         return x[top:top + size, left:left + size], y[top:top + size, left:left + size]
 
-    def _simulated_crop(self, rng: np.random.Generator):
+    def _simulated_crop(self, rng: np.random.Generator, size: int):
         clean = self.clean[int(rng.integers(len(self.clean)))]
         # Simulate and normalise a window twice the crop, so the exposure is judged on context.
-        window, _ = self._random_crop(rng, clean, clean, size=min(2 * self.crop, *clean.shape[:2]))
+        window, _ = self._random_crop(rng, clean, clean, size=min(2 * size, *clean.shape[:2]))
         low = self.simulator(np.ascontiguousarray(window), rng)
-        x, y = self._random_crop(rng, prepare_input(low, self.exposure), to_signed(to_unit(window)))
-        return x, y
+        return self._random_crop(rng, prepare_input(low, self.exposure),
+                                 to_signed(to_unit(window)), size)

@@ -58,6 +58,20 @@ def test_crop_batches_are_reproducible_and_aligned(pairs_dir):
     assert -1.0 <= x1.min() and x1.max() <= 1.0
 
 
+def test_half_size_crops_are_downscaled_windows_twice_the_crop():
+    # A 1-px checkerboard averages to flat grey when area-downscaled ×2, and stays sharp at
+    # full size; the low input is the same board, so x and y must agree on which crops.
+    board = np.where(np.indices((160, 160)).sum(0) % 2 == 1, 255, 0).astype(np.uint8)
+    pair = Pair("board", np.repeat(board[..., None], 3, axis=2), np.repeat(board[..., None], 3, 2))
+    x, y = CropSampler([pair], crop=64, batch_size=6, half_size_ratio=1.0).batch(0, 0)
+    assert x.shape == y.shape == (6, 64, 64, 3)
+    assert y.std() < 0.01 and x.std() < 0.01
+    x, y = CropSampler([pair], crop=64, batch_size=6, half_size_ratio=0.0).batch(0, 0)
+    assert y.std() > 0.9 and x.std() > 0.5
+    with pytest.raises(ValueError, match="half_size_ratio"):
+        CropSampler([pair], crop=64, half_size_ratio=1.5)
+
+
 def test_short_training_raises_validation_psnr(tmp_path):
     # Train on the top two thirds of each scene, validate on the unseen bottom third.
     pairs = load_pairs(write_pairs(tmp_path / "data", size=144, count=6))
@@ -139,6 +153,7 @@ def test_train_killed_mid_run_resumes_from_its_last_checkpoint(pairs_dir, tmp_pa
     ("--adv-weight", "-1", "--adv-weight must be >= 0"),
     ("--gan-type", "bogus", "--gan-type must be one of"),
     ("--width", "0", "--width must be >= 1"),
+    ("--half-size-ratio", "2", "--half-size-ratio must be in [0, 1]"),
 ])
 def test_train_refuses_settings_that_make_no_sense(option, value, message, pairs_dir, tmp_path):
     from typer.testing import CliRunner

@@ -63,6 +63,9 @@ def train(
         help="Normal-light images/folders/videos to render low-light pairs from, on the fly.")] = None,
     simulate_ratio: Annotated[float, typer.Option(help="Share of simulated crops when mixing.")] = 0.5,
     simulator: Annotated[str, typer.Option(help="Simulator preset: default or wide.")] = "default",
+    half_size_ratio: Annotated[float, typer.Option(
+        help="Share of crops downscaled ×2 (input and target), as the quality mode's "
+             "half-resolution pass on noisy frames sees them.")] = 0.0,
     frames_per_video: Annotated[int, typer.Option(min=1, help="Frames sampled from each video.")
                                 ] = 200,
     low: Annotated[Path | None, typer.Option(help="Paired video: the low-light one.")] = None,
@@ -104,7 +107,8 @@ def train(
                      if name not in held_out]
         with option_errors():
             sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed,
-                                  clean=clean, simulator=sim, simulate_ratio=simulate_ratio)
+                                  clean=clean, simulator=sim, simulate_ratio=simulate_ratio,
+                                  half_size_ratio=half_size_ratio)
             trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start)
         _run_with_progress(trainer, quiet)
 
