@@ -13,7 +13,9 @@ mode measures each frame's noise (`streamer.noise`) and, above a threshold, also
 generator on a half-size copy, carried back by guided upsampling (`streamer.guided`) and
 cross-faded with the full-resolution result as the noise grows. Strong compression
 blocking, which brightening turns into blotches, engages the same pass. Last, the colour
-grain the generator leaves is smoothed by a chroma-only guided filter.
+grain the generator leaves is smoothed by a chroma-only guided filter. In a video, what
+noise is left differs from frame to frame, so each result is then averaged with the ones
+before it along the motion (`streamer.temporal`).
 
 Other modes plug in through `create_enhancer`: anything with `enhance(frames, timestamps)`
 and `reset()` (the `Enhancer` protocol) can drive the pipeline.
@@ -33,6 +35,7 @@ from gan.data import from_signed, to_signed, to_uint8, to_unit
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample, smooth_chroma
 from streamer.noise import estimate_blocking, estimate_noise
+from streamer.temporal import TemporalFilter
 from streamer.tiles import TileGrid, check_tiling, plan_tiles, split, stitch
 
 if TYPE_CHECKING:  # Keras loads in seconds: `--help` and the tests of the pure stages skip it
@@ -80,6 +83,10 @@ class EnhanceOptions:
             result (`streamer.guided.smooth_chroma`), window radius at half size and
             smoothness; radius 0 turns it off. +0.1 dB and +0.011 SSIM on simulated captures
             of the validation scenes (never on the report set).
+        temporal_strength, temporal_tolerance: quality mode, videos and cameras (frames with
+            timestamps): motion-compensated averaging of the enhanced frames
+            (`streamer.temporal`): the history's share where it agrees with the new frame,
+            and the difference in levels at which it is dropped. Strength 0 turns it off.
         work_size: realtime mode: the long side of the copy the generator sees. 224 keeps 720p
             above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
         guide_radius, guide_eps: the guided filter's window (both modes) and smoothness
@@ -98,6 +105,8 @@ class EnhanceOptions:
     generator_gains: tuple[float, float] = (2.0, 5.0)
     chroma_radius: int = 1
     chroma_eps: float = 1e-3
+    temporal_strength: float = 0.9
+    temporal_tolerance: float = 30.0
     work_size: int = 224
     guide_radius: int = 1
     guide_eps: float = 1e-3
@@ -106,6 +115,9 @@ class EnhanceOptions:
         check_tiling(self.tile, self.overlap)
         if self.batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1. Received: {self.batch_size}")
+        if not 0 <= self.temporal_strength < 1 or self.temporal_tolerance <= 0:
+            raise ValueError("`temporal_strength` must be in [0, 1) and `temporal_tolerance` "
+                             f"> 0. Received: {self.temporal_strength}, {self.temporal_tolerance}")
         if self.chroma_radius < 0:
             raise ValueError(f"`chroma_radius` must be >= 0. Received: {self.chroma_radius}")
         if self.smoothing_s < 0:
@@ -201,10 +213,12 @@ class FrameEnhancer:
         self._exposure = ExposureNormaliser(options)
         self._noise_smoother = LogSmoother(options.smoothing_s)
         self._blocking_smoother = LogSmoother(options.smoothing_s)
+        self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
 
     def reset(self) -> None:
-        """Forget the exposure, noise and blocking history (call between unrelated videos)."""
-        for history in (self._exposure, self._noise_smoother, self._blocking_smoother):
+        """Forget the exposure, noise, blocking and frame history (between unrelated videos)."""
+        for history in (self._exposure, self._noise_smoother, self._blocking_smoother,
+                        self._temporal):
             history.reset()
 
     def enhance(self, frames: Sequence[np.ndarray],
@@ -220,7 +234,12 @@ class FrameEnhancer:
         work = [self._prepare(f, t) for f, t in zip(frames, timestamps, strict=True)]
         outputs = iter(run_grouped(self._model, [t for w in work for t in w.tiles()],
                                    self.options.batch_size))
-        return [w.finish([next(outputs) for _ in w.grids], self.options) for w in work]
+        results = [w.finish([next(outputs) for _ in w.grids], self.options) for w in work]
+        if self.options.temporal_strength == 0:
+            return results
+        # In order: each frame is averaged with the (motion-compensated) result before it.
+        return [result if t is None else self._temporal(result, t)
+                for result, t in zip(results, timestamps, strict=True)]
 
     def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
         """Exposure, noise level and the tile grids of the passes this frame needs."""

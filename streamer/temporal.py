@@ -1,0 +1,92 @@
+"""Temporal noise reduction: a motion-compensated recursive average of the enhanced frames.
+
+The generator sees one frame at a time, so what noise it leaves (and the worm-like strokes
+it paints from strong or compressed grain) is new in every frame and boils in a video.
+Video denoisers answer this by averaging each pixel along its motion. Here each enhanced
+frame is mixed with the previous result warped onto it by dense optical flow (OpenCV's
+DIS, Kroeger et al. 2016, computed on the enhanced frames, which are cleaner than the
+input); where the two disagree (occlusions, scene cuts, flow errors) the history is
+dropped, so moving objects do not leave trails. Hand-written around OpenCV's flow and
+remap: OpenCV's own multi-frame denoiser (`fastNlMeansDenoisingColoredMulti`) takes
+seconds per frame and keeps no state between calls.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FLOW_SIZE = 640  # the longest side the optical flow is computed at
+_MEAN = np.full((1, 3), 1 / 3, np.float32)  # RGB → the mean of the three channels
+
+
+class TemporalFilter:
+    """Recursive, motion-compensated averaging of a frame sequence (uint8 RGB, one size).
+
+    Args:
+        strength: the previous result's share where it agrees with the new frame exactly
+            (0 turns the filter off; 0.9 averages about the last 19 frames of a still scene).
+        tolerance: mean RGB difference in levels (after a Gaussian blur of `blur` px) at
+            which the history is dropped; the share falls linearly from `strength` to 0.
+        max_gap_s: frames further apart than this (or going back in time) start afresh.
+    """
+
+    def __init__(self, strength: float = 0.9, tolerance: float = 30.0, blur: float = 5.0,
+                 max_gap_s: float = 1.0) -> None:
+        if not 0.0 <= strength < 1.0:
+            raise ValueError(f"`strength` must be in [0, 1). Received: {strength}")
+        if tolerance <= 0 or blur <= 0:
+            raise ValueError(f"`tolerance` and `blur` must be > 0. Received: {tolerance}, {blur}")
+        self.strength, self.tolerance, self.blur, self.max_gap_s = strength, tolerance, blur, max_gap_s
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (between unrelated videos)."""
+        self._result: np.ndarray | None = None  # float32 RGB
+        self._gray: np.ndarray | None = None  # uint8, of the last enhanced frame
+        self._time: float | None = None
+
+    def __call__(self, frame: np.ndarray, timestamp: float) -> np.ndarray:
+        """The filtered frame (uint8 RGB) for the enhanced `frame` shown at `timestamp` s."""
+        current = frame.astype(np.float32)
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        result = current
+        if self._continues(frame, timestamp) and self.strength > 0:
+            flow = self._motion(gray, self._gray)
+            h, w = gray.shape
+            flow[..., 0] += np.arange(w, dtype=np.float32)
+            flow[..., 1] += np.arange(h, dtype=np.float32)[:, None]
+            history = cv2.remap(self._result, flow, None, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+            # OpenCV's element-wise calls, not numpy's: 3× faster on a 720p frame here.
+            change = cv2.subtract(history, current)
+            disagreement = cv2.GaussianBlur(cv2.transform(cv2.absdiff(history, current), _MEAN),
+                                            (0, 0), self.blur)
+            share = cv2.max(cv2.min(1.0 - disagreement / self.tolerance, 1.0), 0.0) * self.strength
+            result = cv2.add(current, cv2.multiply(change, cv2.merge([share] * 3)))
+        self._result, self._gray, self._time = result, gray, timestamp
+        return cv2.convertScaleAbs(result)  # rounds and saturates to uint8
+
+    def _motion(self, gray: np.ndarray, previous: np.ndarray) -> np.ndarray:
+        """flow[y, x]: where the pixel (x, y) of this frame was in the previous one.
+
+        Computed on copies at most `FLOW_SIZE` px long and scaled up: motion is smooth, and
+        DIS costs 40 ms on a 720p frame here against 12 ms on a 640×360 one.
+        """
+        h, w = gray.shape
+        scale = min(1.0, FLOW_SIZE / max(h, w))
+        if scale == 1.0:
+            return self._flow.calc(gray, previous, None)
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        small = [cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in (gray, previous)]
+        flow = cv2.resize(self._flow.calc(*small, None), (w, h), interpolation=cv2.INTER_LINEAR)
+        flow[..., 0] *= w / size[0]
+        flow[..., 1] *= h / size[1]
+        return flow
+
+    def _continues(self, frame: np.ndarray, timestamp: float) -> bool:
+        """Whether `frame` follows the previous one closely enough to use the history."""
+        return (self._result is not None and self._time is not None
+                and self._result.shape == frame.shape
+                and 0 < timestamp - self._time <= self.max_gap_s)

@@ -1,0 +1,67 @@
+"""The temporal filter: averages a still scene's noise away, leaves motion and cuts alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+
+from streamer.inference import EnhanceOptions
+from streamer.temporal import TemporalFilter
+
+SCENE = np.ascontiguousarray(skimage.data.astronaut()[100:292, 100:356])  # 192×256 RGB
+
+
+def noisy(image: np.ndarray, rng: np.random.Generator, sigma: float = 6.0) -> np.ndarray:
+    return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
+
+
+def error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float32) - b).mean())
+
+
+def test_noise_of_a_still_scene_is_averaged_away():
+    rng, still = np.random.default_rng(0), TemporalFilter()
+    for i in range(15):
+        frame = noisy(SCENE, rng)
+        out = still(frame, i / 30)
+    assert error(out, SCENE) < 0.5 * error(frame, SCENE)  # about 0.41 here
+
+
+def test_moving_content_leaves_no_trail():
+    # A pan of 3 px per frame: the flow follows it, so each output is its own frame.
+    pan, wide = TemporalFilter(), np.tile(SCENE, (1, 2, 1))
+    for i in range(10):
+        frame = np.ascontiguousarray(wide[:, 3 * i:3 * i + 256])
+        out = pan(frame, i / 30)
+    assert error(out, frame) < 2.0
+
+
+def test_a_scene_cut_drops_the_history():
+    cut = TemporalFilter()
+    for i in range(5):
+        cut(SCENE, i / 30)
+    other = np.ascontiguousarray(skimage.data.chelsea()[:192, :256])
+    assert error(cut(other, 5 / 30), other) < 1.0
+
+
+@pytest.mark.parametrize("gap", [-0.1, 0.0, 2.0])  # back in time, the same time, a long gap
+def test_frames_that_do_not_follow_start_afresh(gap):
+    rng, fresh = np.random.default_rng(1), TemporalFilter()
+    fresh(noisy(SCENE, rng), 1.0)
+    frame = noisy(SCENE, rng)
+    np.testing.assert_array_equal(fresh(frame, 1.0 + gap), frame)
+
+
+def test_a_new_size_starts_afresh():
+    sizes = TemporalFilter()
+    sizes(SCENE, 0.0)
+    frame = np.ascontiguousarray(SCENE[:96, :128])
+    np.testing.assert_array_equal(sizes(frame, 1 / 30), frame)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="strength"):
+        TemporalFilter(strength=1.0)
+    with pytest.raises(ValueError, match="temporal_strength"):
+        EnhanceOptions(temporal_strength=-0.1)
