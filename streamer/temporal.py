@@ -17,6 +17,9 @@ import cv2
 import numpy as np
 
 FLOW_SIZE = 640  # the longest side the optical flow is computed at
+# DIS fails (or crashes) on frames under 12 px or much longer than wide: frames whose flow
+# copy is under 16 px or over 4:1 pass unfiltered (DIS was checked on all sizes within these).
+MIN_SIDE, MAX_ASPECT = 16, 4
 _MEAN = np.full((1, 3), 1 / 3, np.float32)  # RGB → the mean of the three channels
 
 
@@ -75,10 +78,9 @@ class TemporalFilter:
         DIS costs 40 ms on a 720p frame here against 12 ms on a 640×360 one.
         """
         h, w = gray.shape
-        scale = min(1.0, FLOW_SIZE / max(h, w))
-        if scale == 1.0:
+        size = flow_size(h, w)
+        if size == (w, h):
             return self._flow.calc(gray, previous, None)
-        size = (max(8, round(w * scale)), max(8, round(h * scale)))
         small = [cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in (gray, previous)]
         flow = cv2.resize(self._flow.calc(*small, None), (w, h), interpolation=cv2.INTER_LINEAR)
         flow[..., 0] *= w / size[0]
@@ -89,4 +91,17 @@ class TemporalFilter:
         """Whether `frame` follows the previous one closely enough to use the history."""
         return (self._result is not None and self._time is not None
                 and self._result.shape == frame.shape
-                and 0 < timestamp - self._time <= self.max_gap_s)
+                and 0 < timestamp - self._time <= self.max_gap_s
+                and flowable(*flow_size(*frame.shape[:2])))
+
+
+def flow_size(height: int, width: int) -> tuple[int, int]:
+    """(width, height) the flow of such frames is computed at: at most `FLOW_SIZE` long."""
+    scale = min(1.0, FLOW_SIZE / max(height, width))
+    return round(width * scale), round(height * scale)
+
+
+def flowable(width: int, height: int) -> bool:
+    """Whether DIS handles a frame of this size."""
+    short, long = sorted((width, height))
+    return short >= MIN_SIDE and long <= MAX_ASPECT * short

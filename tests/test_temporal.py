@@ -60,6 +60,14 @@ def test_a_new_size_starts_afresh():
     np.testing.assert_array_equal(sizes(frame, 1 / 30), frame)
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (16, 16), (8, 300), (20, 3000), (3000, 17), (100, 3000), (200, 700)])
+def test_tiny_and_thin_frames_pass(shape):
+    rng, odd = np.random.default_rng(2), TemporalFilter()
+    frames = [rng.integers(0, 256, (*shape, 3), dtype=np.uint8) for _ in range(3)]
+    outputs = [odd(f, i / 30) for i, f in enumerate(frames)]
+    assert all(o.shape == f.shape and o.dtype == np.uint8 for o, f in zip(outputs, frames, strict=True))
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="strength"):
         TemporalFilter(strength=1.0)
