@@ -28,3 +28,10 @@ def test_bench_video_prints_the_breakdown(tiny_model_path, monkeypatch, capsys):
 def test_bench_memory_prints_rss_growth(monkeypatch, capsys, no_thread_leak):
     run_script("bench_memory.py", ["--seconds", "0.3", "--size", "64x48"], monkeypatch)
     assert "RSS growth after warm-up" in capsys.readouterr().out
+
+
+def test_sample_quality_scores_both_settings(tiny_model_path, monkeypatch, capsys):
+    run_script("sample_quality.py", ["--frames", "12", "--model", str(tiny_model_path),
+                                     "--precision", "float32"], monkeypatch)
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.count("|") == 3]
+    assert len(rows) == 3 and rows[1].startswith("0.00") and rows[2].startswith("0.90")

@@ -60,7 +60,8 @@ def test_a_new_size_starts_afresh():
     np.testing.assert_array_equal(sizes(frame, 1 / 30), frame)
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (16, 16), (8, 300), (20, 3000), (3000, 17), (100, 3000), (200, 700)])
+@pytest.mark.parametrize("shape", [(1, 1), (16, 16), (8, 300), (20, 3000), (3000, 17), (100, 3000),
+                                   (200, 700)])
 def test_tiny_and_thin_frames_pass(shape):
     rng, odd = np.random.default_rng(2), TemporalFilter()
     frames = [rng.integers(0, 256, (*shape, 3), dtype=np.uint8) for _ in range(3)]
