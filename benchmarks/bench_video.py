@@ -135,11 +135,14 @@ def main() -> None:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--work-size", type=int, default=EnhanceOptions().work_size,
                         help="realtime mode: long side of the generator's copy")
+    parser.add_argument("--temporal-strength", type=float,
+                        default=EnhanceOptions.temporal_strength,
+                        help="quality mode: temporal filter (0: off)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
     args = parser.parse_args()
     options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
-                             work_size=args.work_size,
-                             batch_size=args.batch_size)
+                             work_size=args.work_size, batch_size=args.batch_size,
+                             temporal_strength=args.temporal_strength)
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision)
     table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "

@@ -5,10 +5,12 @@
 - docs/real_lowlight.jpg: real low-light photos (DICM, no reference): input | plain
   exposure normalisation (what the generator is given) | enhanced.
 - docs/eval_examples.jpg: simulated pairs from the report set: low | enhanced | reference.
-- docs/real_video.jpg: frames of the real night clips: input | realtime | quality.
+- docs/real_video.jpg: frames of the real night clips: input | realtime | quality, each
+  enhanced after the second of video before it, as `enhance-video` does.
 - docs/noise_scale.jpg: heavy noise (the shipped sample, a report-set image): exposure
-  normalisation alone | quality mode at full resolution only | quality mode as shipped
-  (the noise-adaptive half-resolution pass mixed in).
+  normalisation alone | quality mode at full resolution only, one frame | quality mode as
+  shipped (the noise-adaptive half-resolution pass mixed in; for the clip, the temporal
+  filter after the second of video before it).
 """
 
 from __future__ import annotations
@@ -40,12 +42,24 @@ def save(path: Path, image: np.ndarray) -> None:
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
 
 
-def clip_frame(path: Path, seconds: float) -> np.ndarray:
+def clip_frames(path: Path, seconds: float, lead: float = 1.0
+                ) -> tuple[list[np.ndarray], list[float]]:
+    """The clip's frames (and times) from `seconds - lead` to `seconds`."""
+    frames, times = [], []
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
-            if frame.time is not None and frame.time >= seconds:
-                return frame.to_ndarray(format="rgb24")
+            if frame.time is not None and frame.time >= seconds - lead:
+                frames.append(frame.to_ndarray(format="rgb24"))
+                times.append(frame.time)
+                if frame.time >= seconds:
+                    return frames, times
     raise ValueError(f"{path} is shorter than {seconds} s")
+
+
+def as_in_video(enhancer, frames: list[np.ndarray], times: list[float]) -> np.ndarray:
+    """The last frame enhanced as `enhance-video` does it: after the ones before it."""
+    enhancer.reset()
+    return enhancer.enhance(frames, times)[-1]
 
 
 def main() -> None:
@@ -72,17 +86,22 @@ def main() -> None:
 
     rows = []
     for clip, seconds in CLIPS:
-        frame = clip_frame(DATA / "real-video" / clip, seconds)
-        rows.append([frame, realtime.enhance([frame])[0], quality.enhance([frame])[0]])
+        frames, times = clip_frames(DATA / "real-video" / clip, seconds)
+        rows.append([frames[-1], as_in_video(realtime, frames, times),
+                     as_in_video(quality, frames, times)])
     save(args.out / "real_video.jpg", image_grid(rows, 200, gap=2))
 
     full_only = create_enhancer(model, EnhanceOptions(half_scale_noise=(np.inf, np.inf)))
     rows = []
     for path, seconds in NOISY:
-        low = read_image(path) if seconds is None else clip_frame(path, seconds)
-        low = low[:, : low.shape[0] * 4 // 3]  # a 4:3 crop keeps the panels large
+        if seconds is None:
+            frames, times = [read_image(path)], [None]
+        else:
+            frames, times = clip_frames(path, seconds)
+        frames = [f[:, : f.shape[0] * 4 // 3] for f in frames]  # a 4:3 crop keeps panels large
+        low = frames[-1]
         rows.append([to_uint8(prepare_input(low)), full_only.enhance([low])[0],
-                     quality.enhance([low])[0]])
+                     as_in_video(quality, frames, times)])
     save(args.out / "noise_scale.jpg", image_grid(rows, 240, gap=2))
 
 
