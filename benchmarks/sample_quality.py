@@ -10,7 +10,7 @@ camera motion), which the paired image sets cannot. Figures from one run:
 
 The first 8 frames are left out: the exposure and the temporal history settle there.
 
-    python benchmarks/sample_quality.py
+    python benchmarks/sample_quality.py [--mode realtime]
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--mode", default="quality", choices=("quality", "realtime"))
     parser.add_argument("--frames", type=int, default=0, help="the first N frames (0: all)")
     args = parser.parse_args()
     frames, times = decode(SAMPLES / "night.mp4")
@@ -66,7 +67,7 @@ def main() -> None:
     print(f"{len(frames)} frames of {width}×{height}; scored from frame {SETTLE + 1}")
     print("temporal strength | PSNR (dB) | SSIM | boil (levels)")
     for strength in (0.0, EnhanceOptions.temporal_strength):
-        enhancer = create_enhancer(model, EnhanceOptions(temporal_strength=strength))
+        enhancer = create_enhancer(model, EnhanceOptions(mode=args.mode, temporal_strength=strength))
         outputs = [out for i in range(0, len(frames), 4)
                    for out in enhancer.enhance(frames[i:i + 4], times[i:i + 4])]
         psnr, ssim, boil = scores(outputs, clean)

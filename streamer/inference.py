@@ -83,10 +83,11 @@ class EnhanceOptions:
             result (`streamer.guided.smooth_chroma`), window radius at half size and
             smoothness; radius 0 turns it off. +0.1 dB and +0.011 SSIM on simulated captures
             of the validation scenes (never on the report set).
-        temporal_strength, temporal_tolerance: quality mode, videos and cameras (frames with
-            timestamps): motion-compensated averaging of the enhanced frames
-            (`streamer.temporal`): the history's share where it agrees with the new frame,
-            and the difference in levels at which it is dropped. Strength 0 turns it off.
+        temporal_strength, temporal_tolerance: videos and cameras (frames with timestamps):
+            motion-compensated averaging of the enhanced frames (`streamer.temporal`; in
+            realtime mode of the generator's small result): the history's share where it
+            agrees with the new frame, and the difference in levels at which it is
+            dropped. Strength 0 turns it off.
         work_size: realtime mode: the long side of the copy the generator sees. 224 keeps 720p
             above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
         guide_radius, guide_eps: the guided filter's window (both modes) and smoothness

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from gan.data import from_signed, to_signed, to_unit
+from gan.data import from_signed, to_signed, to_uint8, to_unit
 from streamer.guided import guided_upsample
 from streamer.inference import (
     EnhanceOptions,
@@ -24,6 +24,7 @@ from streamer.inference import (
     run_grouped,
     with_strength,
 )
+from streamer.temporal import TemporalFilter
 from streamer.tiles import SIZE_MULTIPLE
 
 if TYPE_CHECKING:
@@ -52,10 +53,13 @@ class RealtimeEnhancer:
         self.options = options
         self._model = as_tile_model(model)
         self._exposure = ExposureNormaliser(options)
+        # On the generator's small result: cheap (~1 ms), and the guided filter carries it up.
+        self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
 
     def reset(self) -> None:
-        """Forget the exposure history (call between unrelated videos)."""
+        """Forget the exposure and frame history (call between unrelated videos)."""
         self._exposure.reset()
+        self._temporal.reset()
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
@@ -67,7 +71,16 @@ class RealtimeEnhancer:
                              interpolation=cv2.INTER_AREA) for full, strength in work]
         dark = [to_signed(to_unit(s))[None] for s in smalls if s is not None]
         outputs = iter(run_grouped(self._model, dark, batch_size=None))
-        return [with_strength(None if small is None else guided_upsample(
-                    full, small, from_signed(next(outputs)[0]), radius=o.guide_radius,
-                    eps=o.guide_eps), full, strength)
-                for (full, strength), small in zip(work, smalls, strict=True)]
+        results = []
+        for (full, strength), small, timestamp in zip(work, smalls, timestamps, strict=True):
+            enhanced = None
+            if small is not None:
+                out = next(outputs)[0]
+                if timestamp is not None and o.temporal_strength > 0:
+                    out = self._temporal(to_uint8(out), timestamp) / np.float32(255)
+                else:
+                    out = from_signed(out)
+                enhanced = guided_upsample(full, small, out, radius=o.guide_radius,
+                                           eps=o.guide_eps)
+            results.append(with_strength(enhanced, full, strength))
+        return results

@@ -74,3 +74,23 @@ def test_bad_settings_are_refused():
         TemporalFilter(strength=1.0)
     with pytest.raises(ValueError, match="temporal_strength"):
         EnhanceOptions(temporal_strength=-0.1)
+
+
+@pytest.mark.parametrize("mode", ["quality", "realtime"])
+def test_both_modes_steady_a_still_video_and_leave_photos_alone(mode):
+    from streamer.inference import create_enhancer
+
+    rng = np.random.default_rng(3)
+    dark = (SCENE * 0.1).astype(np.uint8)
+    frames = [noisy(dark, rng, sigma=2.0) for _ in range(8)]
+    times = [i / 30 for i in range(8)]
+
+    def change(strength: float, timestamps) -> float:
+        """Mean |difference| of the last two outputs: what boils from frame to frame."""
+        enhancer = create_enhancer(lambda tiles: tiles, EnhanceOptions(
+            mode=mode, temporal_strength=strength, tile=64, overlap=16))
+        outputs = [enhancer.enhance([f], [t])[0] for f, t in zip(frames, timestamps, strict=True)]
+        return error(outputs[-1], outputs[-2])
+
+    assert change(0.9, times) < 0.6 * change(0.0, times)
+    assert change(0.9, [None] * 8) == change(0.0, [None] * 8)  # photos: no history
