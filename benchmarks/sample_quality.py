@@ -1,8 +1,10 @@
 """Quality on the shipped sample clip against its clean frames, temporal filter off vs on.
 
 `samples/night.mp4` is simulated (`samples/make_sample.py`), so the clean frames it was made
-from exist: this scores the quality mode on real video input (H.264-compressed noise,
-camera motion), which the paired image sets cannot. Figures from one run:
+from exist: this scores the enhancer on video input (H.264-compressed noise, camera
+motion), which the paired image sets cannot. `--pictures` makes another clip the same way
+from other `skimage.data` pictures, darkness, noise and CRF, to check on scenes that
+nothing was tuned on. Figures from one run:
 
 - PSNR / SSIM of each enhanced frame against its clean frame (SSIM on every 4th frame);
 - boil: mean |Δ output − Δ clean| between consecutive frames, in levels: noise and
@@ -11,12 +13,14 @@ camera motion), which the paired image sets cannot. Figures from one run:
 The first 8 frames are left out: the exposure and the temporal history settle there.
 
     python benchmarks/sample_quality.py [--mode realtime]
+    python benchmarks/sample_quality.py --pictures stereo_motorcycle,retina --shot 2.5e-3 --crf 23
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import av
@@ -28,7 +32,10 @@ from streamer.inference import EnhanceOptions, create_enhancer
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 sys.path.insert(0, str(SAMPLES))
-from make_sample import camera_path, panorama  # noqa: E402
+from make_sample import PICTURES, clean_frames, night_frames  # noqa: E402
+
+from gan.simulate import LowLightParams  # noqa: E402
+from streamer.synthetic import write_clip  # noqa: E402
 
 SETTLE = 8
 
@@ -56,11 +63,27 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--mode", default="quality", choices=("quality", "realtime"))
     parser.add_argument("--frames", type=int, default=0, help="the first N frames (0: all)")
+    parser.add_argument("--pictures", default="", help="comma-separated skimage.data names: "
+                        "score a new clip made from them instead of the sample")
+    parser.add_argument("--count", type=int, default=48, help="--pictures: frames")
+    parser.add_argument("--exposure", type=float, default=0.04, help="--pictures: exposure cut")
+    parser.add_argument("--shot", type=float, default=2.5e-3, help="--pictures: shot noise")
+    parser.add_argument("--crf", type=int, default=23, help="--pictures: x264 CRF")
+    parser.add_argument("--seed", type=int, default=1, help="--pictures: noise seed")
     args = parser.parse_args()
-    frames, times = decode(SAMPLES / "night.mp4")
+    with tempfile.TemporaryDirectory() as folder:
+        clip = SAMPLES / "night.mp4"
+        if args.pictures:
+            clip, night = Path(folder) / "clip.mp4", LowLightParams(
+                exposure=args.exposure, wb=(1.05, 1.0, 0.95), shot=args.shot, read=args.shot / 100)
+            write_clip(clip, night_frames(args.count, 640, 360, args.seed, night,
+                                          args.pictures.split(",")),
+                       fps=24, options={"crf": str(args.crf), "preset": "slow"})
+        frames, times = decode(clip)
     height, width = frames[0].shape[:2]
     # The camera's path depends on the clip's length: made for all frames, then cut.
-    clean = np.stack(list(camera_path(panorama(height + 40), len(frames), width, height)))
+    pictures = args.pictures.split(",") if args.pictures else PICTURES
+    clean = np.stack(list(clean_frames(len(frames), width, height, pictures)))
     frames, times, clean = frames[:args.frames or None], times[:args.frames or None], \
         clean[:args.frames or None]
     model = load_generator(args.model, precision=args.precision)

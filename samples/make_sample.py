@@ -11,7 +11,7 @@ fresh noise per frame, and a soft sine chord plays underneath.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
@@ -25,11 +25,13 @@ PICTURES = ("coffee", "rocket", "chelsea", "astronaut")
 NIGHT = LowLightParams(exposure=0.04, wb=(1.12, 0.98, 0.90), shot=2.5e-3, read=2e-5)
 
 
-def panorama(height: int) -> np.ndarray:
-    """The pictures side by side, each scaled to `height`: uint8 RGB."""
+def panorama(height: int, pictures: Sequence[str] = PICTURES) -> np.ndarray:
+    """The `skimage.data` pictures side by side, each scaled to `height`: uint8 RGB."""
     strips = []
-    for name in PICTURES:
-        image = getattr(skimage.data, name)()[..., :3]
+    for name in pictures:
+        image = getattr(skimage.data, name)()
+        image = image[0] if isinstance(image, tuple) else image  # stereo pairs: the left view
+        image = image[..., :3]
         width = round(image.shape[1] * height / image.shape[0])
         strips.append(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
     return np.concatenate(strips, axis=1)
@@ -45,12 +47,18 @@ def camera_path(scene: np.ndarray, count: int, width: int, height: int) -> Itera
         yield cv2.getRectSubPix(scene, (width, height), (x + width / 2, y + height / 2))
 
 
-def night_frames(count: int, width: int, height: int, seed: int) -> Iterator[np.ndarray]:
-    """The dark, noisy frames of the sample."""
+def night_frames(count: int, width: int, height: int, seed: int, night: LowLightParams = NIGHT,
+                 pictures: Sequence[str] = PICTURES) -> Iterator[np.ndarray]:
+    """The dark, noisy frames of the sample (or of another clip made the same way)."""
     rng = np.random.default_rng(seed)
-    scene = panorama(height + 40)
-    for frame in camera_path(scene, count, width, height):
-        yield render(frame, NIGHT, rng)
+    for frame in clean_frames(count, width, height, pictures):
+        yield render(frame, night, rng)
+
+
+def clean_frames(count: int, width: int, height: int, pictures: Sequence[str] = PICTURES
+                 ) -> Iterator[np.ndarray]:
+    """The clip's frames before the night: what a perfect enhancer would give back."""
+    return camera_path(panorama(height + 40, pictures), count, width, height)
 
 
 def main() -> None:

@@ -35,3 +35,11 @@ def test_sample_quality_scores_both_settings(tiny_model_path, monkeypatch, capsy
                                      "--precision", "float32"], monkeypatch)
     rows = [line for line in capsys.readouterr().out.splitlines() if line.count("|") == 3]
     assert len(rows) == 3 and rows[1].startswith("0.00") and rows[2].startswith("0.90")
+
+
+def test_sample_quality_makes_and_scores_another_clip(tiny_model_path, monkeypatch, capsys):
+    run_script("sample_quality.py", ["--pictures", "stereo_motorcycle,coffee", "--count", "10",
+                                     "--model", str(tiny_model_path), "--precision", "float32"],
+               monkeypatch)
+    out = capsys.readouterr().out
+    assert out.startswith("10 frames of 640×360") and out.count("|") == 9
