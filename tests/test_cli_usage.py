@@ -107,3 +107,12 @@ def test_negative_camera_index_is_a_usage_error(monkeypatch, capsys):
     # OpenCV takes -1 as "any camera" and crashes the process where there is none.
     code, _, err = run_main("enhance-cam", ["--camera", "-1"], monkeypatch, capsys)
     assert_one_usage_line("enhance-cam", code, err, "--camera")
+
+
+@pytest.mark.parametrize("name", ["enhance-video", "enhance-cam"])
+@pytest.mark.parametrize("value", ["1", "-0.5"])
+def test_bad_temporal_strength_is_refused_before_any_work(name, value, monkeypatch, capsys):
+    code, _, err = run_main(name, [*POSITIONAL[name], "--temporal-strength", value],
+                            monkeypatch, capsys)
+    assert code == 1 and err.startswith("error: --temporal-strength must be in [0, 1)")
+    assert len(err.splitlines()) == 1

@@ -32,6 +32,7 @@ from streamer.cli.common import (
     OverwriteOption,
     PrecisionOption,
     QuietOption,
+    TemporalOption,
     TileOption,
     check_output_file,
     check_writable_dir,
@@ -103,6 +104,7 @@ def enhance_cam(
     tile: TileOption = DEFAULTS.tile,
     overlap: OverlapOption = DEFAULTS.overlap,
     batch_size: BatchOption = DEFAULTS.batch_size,
+    temporal_strength: TemporalOption = DEFAULTS.temporal_strength,
     record: Annotated[Path | None, typer.Option(
         help="Also write the enhanced stream to this file, at the real capture rate.")] = None,
     crf: Annotated[int, typer.Option(
@@ -121,7 +123,8 @@ def enhance_cam(
     """Enhance a live source. In the preview: q/Esc quit, space switches view, s saves a snapshot."""
     with exit_on_error(), sigterm_as_interrupt(), ExitStack() as stack:
         request = _validate(width, height, fps, max_frames)
-        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size, mode=mode)
+        options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size, mode=mode,
+                                  temporal_strength=temporal_strength)
         encoder = EncoderOptions(crf=crf, preset=preset)
         if record is not None:
             # No input file to collide with for a camera: compare against /dev/null instead.
