@@ -28,14 +28,13 @@ import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from gan.model_io import load_generator
+from gan.simulate import LowLightParams
 from streamer.inference import EnhanceOptions, create_enhancer
+from streamer.synthetic import write_clip
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 sys.path.insert(0, str(SAMPLES))
 from make_sample import PICTURES, clean_frames, night_frames  # noqa: E402
-
-from gan.simulate import LowLightParams  # noqa: E402
-from streamer.synthetic import write_clip  # noqa: E402
 
 SETTLE = 8
 
@@ -71,6 +70,9 @@ def main() -> None:
     parser.add_argument("--crf", type=int, default=23, help="--pictures: x264 CRF")
     parser.add_argument("--seed", type=int, default=1, help="--pictures: noise seed")
     args = parser.parse_args()
+    if 0 < args.frames <= SETTLE + 1 or (args.pictures and args.count <= SETTLE + 1):
+        parser.error(f"--frames and --count must be over {SETTLE + 1}: the first {SETTLE} "
+                     "frames are not scored")
     with tempfile.TemporaryDirectory() as folder:
         clip = SAMPLES / "night.mp4"
         if args.pictures:

@@ -163,7 +163,8 @@ class CropSampler:
     With `clean` frames and a `simulator`, a share `simulate_ratio` of each batch is made on
     the fly: a fresh low-light rendering of a random window every time. A share
     `half_size_ratio` of crops is cut from a window twice the size and area-downscaled ×2,
-    input and target alike: what the quality mode's half-resolution pass feeds the model.
+    input and target alike: what the quality mode's half-resolution pass feeds the model
+    (frames shorter than that window are reflect-padded up to it, as for any crop).
     """
 
     def __init__(self, pairs: Sequence[Pair], *, crop: int = 128, batch_size: int = 8,

@@ -31,7 +31,7 @@ def panorama(height: int, pictures: Sequence[str] = PICTURES) -> np.ndarray:
     for name in pictures:
         image = getattr(skimage.data, name)()
         image = image[0] if isinstance(image, tuple) else image  # stereo pairs: the left view
-        image = image[..., :3]
+        image = np.dstack([image] * 3) if image.ndim == 2 else image[..., :3]
         width = round(image.shape[1] * height / image.shape[0])
         strips.append(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
     return np.concatenate(strips, axis=1)

@@ -228,8 +228,9 @@ class FrameEnhancer:
 
         Args:
             frames: (H, W, 3) uint8 arrays; sizes may differ.
-            timestamps: seconds, one per frame, for smoothing exposure over a video;
-                None treats each frame as an independent image.
+            timestamps: seconds, one per frame, for smoothing exposure over a video and
+                averaging its frames along the motion; None treats each frame as an
+                independent image.
         """
         timestamps = check_timestamps(frames, timestamps)
         work = [self._prepare(f, t) for f, t in zip(frames, timestamps, strict=True)]
@@ -239,8 +240,19 @@ class FrameEnhancer:
         if self.options.temporal_strength == 0:
             return results
         # In order: each frame is averaged with the (motion-compensated) result before it.
-        return [result if t is None else self._temporal(result, t)
-                for result, t in zip(results, timestamps, strict=True)]
+        return [self._steady(result, w.strength, t)
+                for result, w, t in zip(results, work, timestamps, strict=True)]
+
+    def _steady(self, result: np.ndarray, strength: float, timestamp: float | None) -> np.ndarray:
+        """The temporal filter on a video frame the generator enhanced (`strength` > 0).
+        A bright frame keeps its exposure curve alone, as in realtime mode, and ends the
+        history."""
+        if timestamp is None:
+            return result
+        if strength == 0:
+            self._temporal.reset()
+            return result
+        return self._temporal(result, timestamp)
 
     def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
         """Exposure, noise level and the tile grids of the passes this frame needs."""

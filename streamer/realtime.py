@@ -74,6 +74,8 @@ class RealtimeEnhancer:
         results = []
         for (full, strength), small, timestamp in zip(work, smalls, timestamps, strict=True):
             enhanced = None
+            if small is None and timestamp is not None:  # a bright frame ends the history
+                self._temporal.reset()
             if small is not None:
                 out = next(outputs)[0]
                 if timestamp is not None and o.temporal_strength > 0:
