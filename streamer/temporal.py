@@ -19,7 +19,7 @@ import numpy as np
 FLOW_SIZE = 640  # the longest side the optical flow is computed at
 # OpenCV's DIS fails on frames under 12 px, and crashes (segfault) on some landscape ones
 # under 32 px high (opencv-python 5.0) or much longer than wide: frames whose flow copy is
-# under 32 px or over 4:1 pass unfiltered (checked in forked processes on 32–96 px sizes).
+# under 32 px or over 4:1 pass unfiltered (checked in forked processes on 24–384 px sizes).
 MIN_SIDE, MAX_ASPECT = 32, 4
 _MEAN = np.full((1, 3), 1 / 3, np.float32)  # RGB → the mean of the three channels
 
