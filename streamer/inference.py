@@ -244,9 +244,9 @@ class FrameEnhancer:
                 for result, w, t in zip(results, work, timestamps, strict=True)]
 
     def _steady(self, result: np.ndarray, strength: float, timestamp: float | None) -> np.ndarray:
-        """The temporal filter on a video frame the generator enhanced (`strength` > 0).
-        A bright frame keeps its exposure curve alone, as in realtime mode, and ends the
-        history."""
+        """`result` through the temporal filter. Photos (no timestamp) pass as they are; so
+        does a bright frame (`strength` 0: its exposure curve alone, as in realtime mode),
+        which also ends the history."""
         if timestamp is None:
             return result
         if strength == 0:
