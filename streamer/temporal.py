@@ -63,11 +63,15 @@ class TemporalFilter:
             flow[..., 1] += np.arange(h, dtype=np.float32)[:, None]
             history = cv2.remap(self._result, flow, None, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)
+            # What moved in from outside the previous frame has no history (a replicated
+            # border, kept, smeared the edge rows of panning shots into streaks).
+            inside = cv2.inRange(flow, (0.0, 0.0), (w - 1.0, h - 1.0))
             # OpenCV's element-wise calls, not numpy's: 3× faster on a 720p frame here.
             change = cv2.subtract(history, current)
             disagreement = cv2.GaussianBlur(cv2.transform(cv2.absdiff(history, current), _MEAN),
                                             (0, 0), self.blur)
-            share = cv2.max(cv2.min(1.0 - disagreement / self.tolerance, 1.0), 0.0) * self.strength
+            share = cv2.max(cv2.min(1.0 - disagreement / self.tolerance, 1.0), 0.0)
+            share = cv2.multiply(share, inside, scale=self.strength / 255, dtype=cv2.CV_32F)
             result = cv2.add(current, cv2.multiply(change, cv2.merge([share] * 3)))
         self._result, self._gray, self._time = result, gray, timestamp
         return cv2.convertScaleAbs(result)  # rounds and saturates to uint8
