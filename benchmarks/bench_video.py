@@ -25,7 +25,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -35,6 +34,7 @@ from streamer.engine import enhance_video_file, frames_per_call
 from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
 from streamer.realtime import work_shape
 from streamer.sink import EncoderOptions
+from streamer.source import VideoSource
 from streamer.synthetic import dark_frames, parse_size, sine_chord, write_clip
 from streamer.tiles import plan_tiles
 
@@ -104,8 +104,8 @@ def bench_size(model, width: int, height: int, frames: int, options: EnhanceOpti
 
 def decode(clip: Path) -> list[np.ndarray]:
     """The clip's frames as the engine sees them (what end-to-end enhances)."""
-    with av.open(str(clip)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    with VideoSource(clip) as source:
+        return [frame.pixels for frame in source]
 
 
 def enhancer_only_fps(enhancer, frames: list[np.ndarray], options: EnhanceOptions) -> float:

@@ -23,13 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import av
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from gan.model_io import load_generator
 from gan.simulate import LowLightParams
 from streamer.inference import EnhanceOptions, create_enhancer
+from streamer.source import VideoSource
 from streamer.synthetic import write_clip
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -40,11 +40,10 @@ SETTLE = 8
 
 
 def decode(path: Path) -> tuple[list[np.ndarray], list[float]]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = [(f.to_ndarray(format="rgb24"), float(f.pts * stream.time_base))
-                  for f in container.decode(stream)]
-    return [f for f, _ in frames], [t for _, t in frames]
+    """The clip's frames and their times, as the engine's source gives them."""
+    with VideoSource(path) as source:
+        frames = list(source)
+    return [f.pixels for f in frames], [f.time for f in frames]
 
 
 def scores(outputs: list[np.ndarray], clean: np.ndarray) -> tuple[float, float, float]:

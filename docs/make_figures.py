@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
@@ -27,6 +26,7 @@ from gan.frame_io import read_image
 from gan.model_io import load_generator
 from gan.reports import image_grid
 from streamer.inference import EnhanceOptions, create_enhancer
+from streamer.source import VideoSource
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REAL_PHOTOS = ("DICM_02", "DICM_08", "DICM_14", "DICM_17", "DICM_25", "DICM_37")
@@ -44,12 +44,13 @@ def save(path: Path, image: np.ndarray) -> None:
 
 def clip_frames(path: Path, seconds: float, lead: float = 1.0
                 ) -> tuple[list[np.ndarray], list[float]]:
-    """The clip's frames (and times) from `seconds - lead` to `seconds`."""
+    """The clip's frames (and times) from `seconds - lead` to `seconds`, as the engine's
+    source gives them."""
     frames, times = [], []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            if frame.time is not None and frame.time >= seconds - lead:
-                frames.append(frame.to_ndarray(format="rgb24"))
+    with VideoSource(path) as source:
+        for frame in source:
+            if frame.time >= seconds - lead:
+                frames.append(frame.pixels)
                 times.append(frame.time)
                 if frame.time >= seconds:
                     return frames, times
