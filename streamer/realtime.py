@@ -74,9 +74,10 @@ class RealtimeEnhancer:
         results = []
         for (full, strength), small, timestamp in zip(work, smalls, timestamps, strict=True):
             enhanced = None
-            if small is None and timestamp is not None:  # a bright frame ends the history
-                self._temporal.reset()
-            if small is not None:
+            if small is None:  # a bright frame: its exposure curve alone, and no history after
+                if timestamp is not None:
+                    self._temporal.reset()
+            else:
                 out = next(outputs)[0]
                 if timestamp is not None and o.temporal_strength > 0:
                     out = self._temporal(to_uint8(out), timestamp) / np.float32(255)
