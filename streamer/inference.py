@@ -24,7 +24,10 @@ and `reset()` (the `Enhancer` protocol) can drive the pipeline.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -92,6 +95,9 @@ class EnhanceOptions:
             above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
         guide_radius, guide_eps: the guided filter's window (both modes) and smoothness
             (realtime mode).
+        workers: quality mode: threads for the per-frame work around the model (tiling,
+            stitching, noise measures, the guided filters, optical flow), which NumPy and
+            OpenCV run outside the GIL; 0: one per CPU core, 1: none.
     """
 
     mode: Mode = "quality"
@@ -111,11 +117,14 @@ class EnhanceOptions:
     work_size: int = 224
     guide_radius: int = 1
     guide_eps: float = 1e-3
+    workers: int = 0
 
     def __post_init__(self) -> None:
         check_tiling(self.tile, self.overlap)
         if self.batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1. Received: {self.batch_size}")
+        if self.workers < 0:
+            raise ValueError(f"`workers` must be >= 0. Received: {self.workers}")
         if not 0 <= self.temporal_strength < 1 or self.temporal_tolerance <= 0:
             raise ValueError("`temporal_strength` must be in [0, 1) and `temporal_tolerance` "
                              f"> 0. Received: {self.temporal_strength}, {self.temporal_tolerance}")
@@ -202,6 +211,10 @@ class FrameEnhancer:
     """The "quality" mode: exposure-normalised, tiled, batched inference at full resolution,
     with a half-resolution pass mixed in on noisy frames.
 
+    What depends on the frames before (the smoothed exposure, noise and blocking levels,
+    the temporal filter's average) runs in order; the rest of each frame's work runs on
+    `options.workers` threads, several frames at once.
+
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
             (N, h, w, 3) in [-1, 1] to the same shape and range.
@@ -215,6 +228,7 @@ class FrameEnhancer:
         self._noise_smoother = LogSmoother(options.smoothing_s)
         self._blocking_smoother = LogSmoother(options.smoothing_s)
         self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
+        self._workers = resolve_workers(options.workers)
 
     def reset(self) -> None:
         """Forget the exposure, noise, blocking and frame history (between unrelated videos)."""
@@ -233,61 +247,82 @@ class FrameEnhancer:
                 independent image.
         """
         timestamps = check_timestamps(frames, timestamps)
-        work = [self._prepare(f, t) for f, t in zip(frames, timestamps, strict=True)]
-        outputs = iter(run_grouped(self._model, [t for w in work for t in w.tiles()],
-                                   self.options.batch_size))
-        results = [w.finish([next(outputs) for _ in w.grids], self.options) for w in work]
-        if self.options.temporal_strength == 0:
-            return results
-        # In order: each frame is averaged with the (motion-compensated) result before it.
-        return [self._steady(result, w.strength, t)
-                for result, w, t in zip(results, work, timestamps, strict=True)]
+        with thread_map(min(self._workers, len(frames))) as map_:
+            exposed = [self._exposure(f, t) for f, t in zip(frames, timestamps, strict=True)]
+            measures = map_(_measure, exposed)
+            work = [self._plan(frame, *exposure, measure, t) for frame, exposure, measure, t
+                    in zip(frames, exposed, measures, timestamps, strict=True)]
+            tiles = [t for frame_tiles in map_(_FrameWork.tiles, work) for t in frame_tiles]
+            outputs = iter(run_grouped(self._model, tiles, self.options.batch_size))
+            passes = [[next(outputs) for _ in w.grids] for w in work]
+            results = list(map_(lambda w, out: w.finish(out, self.options), work, passes))
+            if self.options.temporal_strength == 0:
+                return results
+            # Photos (no timestamp) pass as they are; so does a bright frame (strength 0: its
+            # exposure curve alone, as in realtime mode), which also ends the history.
+            steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
+            return self._temporal.filter(results, steady, map_)
 
-    def _steady(self, result: np.ndarray, strength: float, timestamp: float | None) -> np.ndarray:
-        """`result` through the temporal filter. Photos (no timestamp) pass as they are; so
-        does a bright frame (`strength` 0: its exposure curve alone, as in realtime mode),
-        which also ends the history."""
-        if timestamp is None:
-            return result
-        if strength == 0:
-            self._temporal.reset()
-            return result
-        return self._temporal(result, timestamp)
-
-    def _prepare(self, frame: np.ndarray, timestamp: float | None) -> _FrameWork:
-        """Exposure, noise level and the tile grids of the passes this frame needs."""
+    def _plan(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray, strength: float,
+              measure: tuple[float, float] | None, timestamp: float | None) -> _FrameWork:
+        """The passes this frame needs, from its exposure and (time-smoothed) noise and
+        blocking levels."""
         o = self.options
-        lut, normalised, strength = self._exposure(frame, timestamp)
-        if strength == 0:  # not a dark frame: its exposure curve is all it gets
-            return _FrameWork(half_weight=0.0, normalised=normalised, strength=strength)
-        # Floored below the half pass's start, so a black frame does not hold it back for long.
-        noise = self._noise_smoother(max(estimate_noise(normalised), 1e-3), timestamp)
-        blocking = self._blocking_smoother(estimate_blocking(normalised), timestamp)
+        if measure is None:  # not a dark frame: its exposure curve is all it gets
+            return _FrameWork(frame, lut, normalised, strength, half_weight=0.0, options=o)
+        noise = self._noise_smoother(measure[0], timestamp)
+        blocking = self._blocking_smoother(measure[1], timestamp)
         half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
         half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
-        work = _FrameWork(half_weight=half, normalised=normalised, strength=strength)
-        if half < 1:
-            work.full_input = cv2.LUT(frame, lut * 2.0 - 1.0)  # 15× numpy's lut[frame]
-            work.full_grid = plan_tiles(*frame.shape[:2], tile=o.tile, overlap=o.overlap)
-        if half > 0:
-            h, w = frame.shape[:2]
-            work.small = cv2.resize(normalised, (max(1, w // 2), max(1, h // 2)),
-                                    interpolation=cv2.INTER_AREA)
-            work.small_grid = plan_tiles(*work.small.shape[:2], tile=o.tile, overlap=o.overlap)
-        return work
+        return _FrameWork(frame, lut, normalised, strength, half_weight=half, options=o)
 
 
-@dataclass
+def resolve_workers(workers: int) -> int:
+    """Threads for `EnhanceOptions.workers` (0: one per CPU core this process may use)."""
+    if workers:
+        return workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextmanager
+def thread_map(workers: int) -> Iterator[Callable[..., Iterator]]:
+    """A `map` that runs on `workers` threads while the context lasts (the built-in `map`
+    for one). The threads end with the context: an enhancer holds none between calls."""
+    if workers <= 1:
+        yield map
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="streamer-enhance") as pool:
+        yield pool.map
+
+
+def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, float] | None:
+    """A dark frame's noise and blocking levels (`streamer.noise`) after exposure; None for
+    a frame that is not dark."""
+    _, normalised, strength = exposure
+    if strength == 0:
+        return None
+    # Floored below the half pass's start, so a black frame does not hold it back for long.
+    return max(estimate_noise(normalised), 1e-3), estimate_blocking(normalised)
+
+
 class _FrameWork:
-    """One frame's passes through the generator: full resolution, half resolution or both."""
+    """One frame's passes through the generator: full resolution, half resolution, both or
+    none (a frame that is not dark)."""
 
-    half_weight: float  # 0: full resolution only, 1: half resolution only
-    normalised: np.ndarray  # uint8, exposure-normalised
-    strength: float  # the generator's share of the result; the rest is `normalised`
-    full_input: np.ndarray | None = None  # float32 in [-1, 1]
-    full_grid: TileGrid | None = None
-    small: np.ndarray | None = None  # uint8, half size
-    small_grid: TileGrid | None = None
+    def __init__(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray,
+                 strength: float, half_weight: float, options: EnhanceOptions) -> None:
+        self.frame, self.lut = frame, lut  # uint8 RGB; exposure curve on the 256 levels
+        self.normalised = normalised  # uint8, exposure-normalised
+        self.strength = strength  # the generator's share of the result; the rest is `normalised`
+        self.half_weight = half_weight  # 0: full resolution only, 1: half resolution only
+        h, w = frame.shape[:2]
+        self.small_size = (max(1, w // 2), max(1, h // 2))
+        tiling = {"tile": options.tile, "overlap": options.overlap}
+        dark = strength > 0
+        self.full_grid = plan_tiles(h, w, **tiling) if dark and half_weight < 1 else None
+        self.small_grid = plan_tiles(*self.small_size[::-1], **tiling) \
+            if dark and half_weight > 0 else None
+        self.small: np.ndarray | None = None  # uint8, half size, once `tiles()` made it
 
     @property
     def grids(self) -> list[TileGrid]:
@@ -298,8 +333,10 @@ class _FrameWork:
         """The tiles of each pass, one array per pass."""
         tiles = []
         if self.full_grid is not None:
-            tiles.append(split(self.full_input, self.full_grid))
+            full_input = cv2.LUT(self.frame, self.lut * 2.0 - 1.0)  # 15× numpy's lut[frame]
+            tiles.append(split(full_input, self.full_grid))
         if self.small_grid is not None:
+            self.small = cv2.resize(self.normalised, self.small_size, interpolation=cv2.INTER_AREA)
             tiles.append(split(to_signed(to_unit(self.small)), self.small_grid))
         return tiles
 

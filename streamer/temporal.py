@@ -13,6 +13,9 @@ seconds per frame and keeps no state between calls.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
+
 import cv2
 import numpy as np
 
@@ -42,62 +45,98 @@ class TemporalFilter:
         if tolerance <= 0 or blur <= 0:
             raise ValueError(f"`tolerance` and `blur` must be > 0. Received: {tolerance}, {blur}")
         self.strength, self.tolerance, self.blur, self.max_gap_s = strength, tolerance, blur, max_gap_s
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._local = threading.local()
         self.reset()
 
     def reset(self) -> None:
         """Forget the history (between unrelated videos)."""
         self._result: np.ndarray | None = None  # float32 RGB
-        self._gray: np.ndarray | None = None  # uint8, of the last enhanced frame
+        self._gray: np.ndarray | None = None  # uint8, of the last enhanced frame (unfiltered)
         self._time: float | None = None
 
     def __call__(self, frame: np.ndarray, timestamp: float) -> np.ndarray:
         """The filtered frame (uint8 RGB) for the enhanced `frame` shown at `timestamp` s."""
-        current = frame.astype(np.float32)
-        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        result = current
-        if self._continues(frame, timestamp) and self.strength > 0:
-            flow = self._motion(gray, self._gray)
-            h, w = gray.shape
-            flow[..., 0] += np.arange(w, dtype=np.float32)
-            flow[..., 1] += np.arange(h, dtype=np.float32)[:, None]
-            history = cv2.remap(self._result, flow, None, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
-            # What moved in from outside the previous frame has no history (a replicated
-            # border, kept, smeared the edge rows of panning shots into streaks).
-            inside = cv2.inRange(flow, (0.0, 0.0), (w - 1.0, h - 1.0))
-            # OpenCV's element-wise calls, not numpy's: 3× faster on a 720p frame here.
-            change = cv2.subtract(history, current)
-            disagreement = cv2.GaussianBlur(cv2.transform(cv2.absdiff(history, current), _MEAN),
-                                            (0, 0), self.blur)
-            share = cv2.max(cv2.min(1.0 - disagreement / self.tolerance, 1.0), 0.0)
-            share = cv2.multiply(share, inside, scale=self.strength / 255, dtype=cv2.CV_32F)
-            result = cv2.add(current, cv2.multiply(change, cv2.merge([share] * 3)))
-        self._result, self._gray, self._time = result, gray, timestamp
-        return cv2.convertScaleAbs(result)  # rounds and saturates to uint8
+        return self.filter([frame], [timestamp])[0]
 
-    def _motion(self, gray: np.ndarray, previous: np.ndarray) -> np.ndarray:
-        """flow[y, x]: where the pixel (x, y) of this frame was in the previous one.
+    def filter(self, frames: Sequence[np.ndarray], timestamps: Sequence[float | None],
+               map_: Callable = map) -> list[np.ndarray]:
+        """The filtered frames, in order. A frame without a timestamp passes as it is and
+        ends the history. The optical flow of each pair of frames needs only the unfiltered
+        frames, so it is computed through `map_` (a thread pool's `map` computes it in
+        parallel); the averaging, which needs the previous result, runs in order."""
+        grays = list(map_(_gray, frames))
+        pairs = []  # (this frame's gray, the previous frame's) where the history carries on
+        previous = (self._gray, self._time)
+        for frame, gray, timestamp in zip(frames, grays, timestamps, strict=True):
+            carries = timestamp is not None and self._continues(frame.shape, timestamp, *previous)
+            pairs.append((gray, previous[0]) if carries else None)
+            previous = (gray, timestamp) if timestamp is not None else (None, None)
+        flows = map_(self._motion, pairs)
+        results = []
+        for frame, gray, timestamp, flow in zip(frames, grays, timestamps, flows, strict=True):
+            if timestamp is None:
+                self.reset()
+                results.append(frame)
+                continue
+            result = self._average(frame.astype(np.float32), flow)
+            self._result, self._gray, self._time = result, gray, timestamp
+            results.append(cv2.convertScaleAbs(result))  # rounds and saturates to uint8
+        return results
+
+    def _average(self, current: np.ndarray, flow: np.ndarray | None) -> np.ndarray:
+        """`current` (float32 RGB) mixed with the previous result along `flow` (None: no
+        history)."""
+        if flow is None:
+            return current
+        h, w = flow.shape[:2]
+        flow[..., 0] += np.arange(w, dtype=np.float32)
+        flow[..., 1] += np.arange(h, dtype=np.float32)[:, None]
+        history = cv2.remap(self._result, flow, None, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REPLICATE)
+        # What moved in from outside the previous frame has no history (a replicated
+        # border, kept, smeared the edge rows of panning shots into streaks).
+        inside = cv2.inRange(flow, (0.0, 0.0), (w - 1.0, h - 1.0))
+        # OpenCV's element-wise calls, not numpy's: 3× faster on a 720p frame here.
+        change = cv2.subtract(history, current)
+        disagreement = cv2.GaussianBlur(cv2.transform(cv2.absdiff(history, current), _MEAN),
+                                        (0, 0), self.blur)
+        share = cv2.max(cv2.min(1.0 - disagreement / self.tolerance, 1.0), 0.0)
+        share = cv2.multiply(share, inside, scale=self.strength / 255, dtype=cv2.CV_32F)
+        return cv2.add(current, cv2.multiply(change, cv2.merge([share] * 3)))
+
+    def _motion(self, pair: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+        """flow[y, x]: where the pixel (x, y) of this frame was in the previous one, for a
+        pair of grey frames (this, previous); None for None.
 
         Computed on copies at most `FLOW_SIZE` px long and scaled up: motion is smooth, and
         DIS costs 40 ms on a 720p frame here against 12 ms on a 640×360 one.
         """
-        h, w = gray.shape
+        if pair is None:
+            return None
+        h, w = pair[0].shape
         size = flow_size(h, w)
         if size == (w, h):
-            return self._flow.calc(gray, previous, None)
-        small = [cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in (gray, previous)]
-        flow = cv2.resize(self._flow.calc(*small, None), (w, h), interpolation=cv2.INTER_LINEAR)
+            return self._dis().calc(*pair, None)
+        small = [cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in pair]
+        flow = cv2.resize(self._dis().calc(*small, None), (w, h), interpolation=cv2.INTER_LINEAR)
         flow[..., 0] *= w / size[0]
         flow[..., 1] *= h / size[1]
         return flow
 
-    def _continues(self, frame: np.ndarray, timestamp: float) -> bool:
-        """Whether `frame` follows the previous one closely enough to use the history."""
-        return (self._result is not None and self._time is not None
-                and self._result.shape == frame.shape
-                and 0 < timestamp - self._time <= self.max_gap_s
-                and flowable(*flow_size(*frame.shape[:2])))
+    def _dis(self) -> cv2.DISOpticalFlow:
+        """This thread's DIS (one instance must not compute two flows at once)."""
+        if not hasattr(self._local, "dis"):
+            self._local.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        return self._local.dis
+
+    def _continues(self, shape: tuple[int, ...], timestamp: float,
+                   previous_gray: np.ndarray | None, previous_time: float | None) -> bool:
+        """Whether a frame of `shape` at `timestamp` follows the previous one (its grey
+        copy and time) closely enough to use the history."""
+        return (previous_gray is not None and previous_time is not None
+                and previous_gray.shape == shape[:2] and self.strength > 0
+                and 0 < timestamp - previous_time <= self.max_gap_s
+                and flowable(*flow_size(*shape[:2])))
 
 
 def flow_size(height: int, width: int) -> tuple[int, int]:
@@ -110,3 +149,7 @@ def flowable(width: int, height: int) -> bool:
     """Whether DIS handles a frame of this size."""
     short, long = sorted((width, height))
     return short >= MIN_SIDE and long <= MAX_ASPECT * short
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)

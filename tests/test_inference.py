@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import skimage.data
 
 from streamer.inference import EnhanceOptions, FrameEnhancer, LogSmoother, create_enhancer
 from streamer.tiles import plan_tiles
@@ -83,6 +84,8 @@ def test_bad_options_and_modes_are_rejected():
         EnhanceOptions(batch_size=0)
     with pytest.raises(ValueError, match="tile"):
         EnhanceOptions(tile=30)
+    with pytest.raises(ValueError, match="workers"):
+        EnhanceOptions(workers=-1)
     with pytest.raises(ValueError, match="mode"):
         create_enhancer(lambda x: x, EnhanceOptions(mode="turbo"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="uint8"):
@@ -100,3 +103,22 @@ def test_arrays_of_one_tile_shape_share_batches_and_come_back_in_order():
     assert all((o == g).all() for o, g in zip(outputs, groups, strict=True))
     # 6 tiles of 16 rows: batches of 4 + 2; 2 tiles of 24 rows: one batch of 2.
     assert sorted(model.shapes) == [(2, 16, 8, 3), (2, 24, 8, 3), (4, 16, 8, 3)]
+
+
+def test_worker_threads_change_nothing_but_speed():
+    # Frames of a noisy, panning video (both passes, the temporal filter) with a bright one
+    # among them: the same bytes with one thread and with four.
+    rng = np.random.default_rng(4)
+    scene = np.tile(skimage.data.astronaut()[::2, ::2], (1, 2, 1)) // 12
+    frames = [np.clip(scene[:, 5 * i:5 * i + 200] + rng.normal(0, 1, (256, 200, 3)), 0, 255)
+              .astype(np.uint8) for i in range(6)]
+    frames[3] = np.full_like(frames[3], 150)
+    times = [i / 25 for i in range(6)]
+
+    def run(workers: int) -> list[np.ndarray]:
+        enhancer = FrameEnhancer(lambda x: np.tanh(1.5 * x),
+                                 EnhanceOptions(tile=64, overlap=16, workers=workers))
+        return enhancer.enhance(frames[:4], times[:4]) + enhancer.enhance(frames[4:], times[4:])
+
+    serial, threaded = run(1), run(4)
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
@@ -128,3 +130,24 @@ def test_bright_frames_that_skip_the_generator_are_not_filtered(mode):
 
     for on, off in zip(outputs(0.9), outputs(0.0), strict=True):
         np.testing.assert_array_equal(on, off)
+
+
+def test_a_sequence_through_a_thread_pool_equals_frame_by_frame():
+    # `filter` computes the flows through the pool's map (in parallel) and averages in order;
+    # a photo (no timestamp) in between ends the history in both.
+    rng = np.random.default_rng(3)
+    wide = np.tile(SCENE, (1, 2, 1))
+    frames = [noisy(np.ascontiguousarray(wide[:, 4 * i:4 * i + 256]), rng) for i in range(8)]
+    times = [0.0, 0.04, 0.08, None, 0.16, 0.2, 0.24, 0.28]
+    one_by_one, expected = TemporalFilter(), []
+    for frame, time in zip(frames, times, strict=True):
+        if time is None:
+            one_by_one.reset()
+        expected.append(frame if time is None else one_by_one(frame, time))
+    with ThreadPoolExecutor(4) as pool:
+        in_parallel = TemporalFilter()
+        got = in_parallel.filter(frames[:5], times[:5], pool.map) \
+            + in_parallel.filter(frames[5:], times[5:], pool.map)
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected, strict=True))
+    assert error(got[2], frames[2]) > 0.5  # the history was used before the photo
+    assert np.array_equal(got[4], frames[4])  # and not right after it
