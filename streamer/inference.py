@@ -261,7 +261,7 @@ class FrameEnhancer:
             # Photos (no timestamp) pass as they are; so does a bright frame (strength 0: its
             # exposure curve alone, as in realtime mode), which also ends the history.
             steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
-            return self._temporal.filter(results, steady, map_)
+            return self._temporal.filter(results, steady, map_, bands=self._workers)
 
     def _plan(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray, strength: float,
               measure: tuple[float, float] | None, timestamp: float | None) -> _FrameWork:

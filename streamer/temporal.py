@@ -13,6 +13,7 @@ seconds per frame and keeps no state between calls.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Sequence
 
@@ -59,11 +60,15 @@ class TemporalFilter:
         return self.filter([frame], [timestamp])[0]
 
     def filter(self, frames: Sequence[np.ndarray], timestamps: Sequence[float | None],
-               map_: Callable = map) -> list[np.ndarray]:
+               map_: Callable = map, bands: int = 1) -> list[np.ndarray]:
         """The filtered frames, in order. A frame without a timestamp passes as it is and
-        ends the history. The optical flow of each pair of frames needs only the unfiltered
-        frames, so it is computed through `map_` (a thread pool's `map` computes it in
-        parallel); the averaging, which needs the previous result, runs in order."""
+        ends the history.
+
+        The optical flow of each pair of frames needs only the unfiltered frames, so the
+        flows are computed through `map_` (a thread pool's `map` computes them in parallel).
+        The averaging needs the previous result, so frames are averaged in order, each in
+        up to `bands` horizontal bands through `map_`.
+        """
         grays = list(map_(_gray, frames))
         pairs = []  # (this frame's gray, the previous frame's) where the history carries on
         previous = (self._gray, self._time)
@@ -78,19 +83,41 @@ class TemporalFilter:
                 self.reset()
                 results.append(frame)
                 continue
-            result = self._average(frame.astype(np.float32), flow)
+            result = self._average(frame.astype(np.float32), flow, map_, bands)
             self._result, self._gray, self._time = result, gray, timestamp
             results.append(cv2.convertScaleAbs(result))  # rounds and saturates to uint8
         return results
 
-    def _average(self, current: np.ndarray, flow: np.ndarray | None) -> np.ndarray:
+    def _average(self, current: np.ndarray, flow: np.ndarray | None, map_: Callable,
+                 bands: int) -> np.ndarray:
         """`current` (float32 RGB) mixed with the previous result along `flow` (None: no
-        history)."""
+        history), in up to `bands` bands of rows through `map_`.
+
+        Each band is computed with `halo` rows of its neighbours on both sides, which the
+        blur of the difference reads, so the bands join exactly (hand-written: OpenCV runs
+        its element-wise calls on one thread).
+        """
         if flow is None:
             return current
         h, w = flow.shape[:2]
         flow[..., 0] += np.arange(w, dtype=np.float32)
         flow[..., 1] += np.arange(h, dtype=np.float32)[:, None]
+        halo = math.ceil(4 * self.blur) + 1  # OpenCV's float kernel reaches 4σ
+        bands = max(1, min(bands, h // (4 * halo)))  # thin bands would repeat their halo
+        edges = np.linspace(0, h, bands + 1).astype(int)
+        result = np.empty_like(current)
+
+        def band(top: int, bottom: int) -> None:
+            above, below = max(0, top - halo), min(h, bottom + halo)
+            rows = self._average_rows(current[above:below], flow[above:below], w, h)
+            result[top:bottom] = rows[top - above:bottom - above]
+
+        list(map_(band, edges[:-1], edges[1:]))
+        return result
+
+    def _average_rows(self, current: np.ndarray, flow: np.ndarray, w: int, h: int) -> np.ndarray:
+        """`_average` on a band of rows: `flow` holds absolute positions in the previous
+        result, which is `w` × `h`."""
         history = cv2.remap(self._result, flow, None, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_REPLICATE)
         # What moved in from outside the previous frame has no history (a replicated
