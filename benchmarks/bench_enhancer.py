@@ -37,13 +37,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=EnhanceOptions.batch_size)
     parser.add_argument("--tile", type=int, default=EnhanceOptions.tile, help="longest tile side")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--workers", type=int, default=EnhanceOptions.workers,
+    parser.add_argument("--threads", type=int, default=EnhanceOptions.threads,
                         help="quality mode: threads for the per-frame work (0: one per core)")
     args = parser.parse_args()
 
     model = load_generator(args.model, precision=args.precision)
     options = EnhanceOptions(mode=args.mode, batch_size=args.batch_size, tile=args.tile,
-                             workers=args.workers)
+                             threads=args.threads)
     devices = keras.distribution.list_devices() if keras.backend.backend() == "jax" else ["cpu"]
     print(f"backend {keras.backend.backend()}, devices {devices}, "
           f"{args.mode} mode, precision {resolve_precision(args.precision)}, batch {args.batch_size}, "

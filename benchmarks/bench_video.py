@@ -31,7 +31,7 @@ from rich.table import Table
 
 from gan.model_io import DEFAULT_MODEL_PATH, load_generator, resolve_precision
 from streamer.engine import enhance_video_file, frames_per_call
-from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer, resolve_workers
+from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer, resolve_threads
 from streamer.realtime import work_shape
 from streamer.sink import EncoderOptions
 from streamer.source import VideoSource
@@ -138,18 +138,18 @@ def main() -> None:
     parser.add_argument("--temporal-strength", type=float,
                         default=EnhanceOptions.temporal_strength,
                         help="quality mode: temporal filter (0: off)")
-    parser.add_argument("--workers", type=int, default=EnhanceOptions.workers,
+    parser.add_argument("--threads", type=int, default=EnhanceOptions.threads,
                         help="quality mode: threads for the per-frame work (0: one per core)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
     args = parser.parse_args()
     options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
                              work_size=args.work_size, batch_size=args.batch_size,
-                             temporal_strength=args.temporal_strength, workers=args.workers)
+                             temporal_strength=args.temporal_strength, threads=args.threads)
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision)
     table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
                         f"{args.frames} frames, batch {args.batch_size}, tile {args.tile}, "
-                        f"{resolve_workers(args.workers)} worker thread(s)")
+                        f"{resolve_threads(args.threads)} thread(s)")
     for column in ("size", "passthrough fps", "model-only fps", "enhancer-only fps",
                    "end-to-end fps", "ratio", "engine ratio", "vs serial"):
         table.add_column(column, justify="right")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gan.errors import UserError
-from streamer.inference import EnhanceOptions, Enhancer, resolve_workers
+from streamer.inference import EnhanceOptions, Enhancer, resolve_threads
 from streamer.pipeline import StageError, run_pipeline
 from streamer.sink import EncoderOptions, VideoSink
 from streamer.source import VideoSource
@@ -62,7 +62,7 @@ def frames_per_call(width: int, height: int, options: EnhanceOptions, *, most_ti
     frames = math.lcm(tiles, options.batch_size) // tiles
     if frames * tiles > most_tiles:
         return math.ceil(options.batch_size / tiles)
-    wanted = min(resolve_workers(options.workers), most_tiles // tiles)
+    wanted = min(resolve_threads(options.threads), most_tiles // tiles)
     return frames * max(1, wanted // frames)
 
 

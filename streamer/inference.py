@@ -95,7 +95,7 @@ class EnhanceOptions:
             above 30 fps on 2 CPU cores (256: ~28 fps, 0.1 dB better).
         guide_radius, guide_eps: the guided filter's window (both modes) and smoothness
             (realtime mode).
-        workers: quality mode: threads for the per-frame work around the model (tiling,
+        threads: quality mode: threads for the per-frame work around the model (tiling,
             stitching, noise measures, the guided filters, optical flow), which NumPy and
             OpenCV run outside the GIL; 0: one per CPU core, 1: none.
     """
@@ -117,14 +117,14 @@ class EnhanceOptions:
     work_size: int = 224
     guide_radius: int = 1
     guide_eps: float = 1e-3
-    workers: int = 0
+    threads: int = 0
 
     def __post_init__(self) -> None:
         check_tiling(self.tile, self.overlap)
         if self.batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1. Received: {self.batch_size}")
-        if self.workers < 0:
-            raise ValueError(f"`workers` must be >= 0. Received: {self.workers}")
+        if self.threads < 0:
+            raise ValueError(f"`threads` must be >= 0. Received: {self.threads}")
         if not 0 <= self.temporal_strength < 1 or self.temporal_tolerance <= 0:
             raise ValueError("`temporal_strength` must be in [0, 1) and `temporal_tolerance` "
                              f"> 0. Received: {self.temporal_strength}, {self.temporal_tolerance}")
@@ -213,7 +213,7 @@ class FrameEnhancer:
 
     What depends on the frames before (the smoothed exposure, noise and blocking levels,
     the temporal filter's average) runs in order; the rest of each frame's work runs on
-    `options.workers` threads, several frames at once.
+    `options.threads` threads, several frames at once.
 
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
@@ -228,7 +228,7 @@ class FrameEnhancer:
         self._noise_smoother = LogSmoother(options.smoothing_s)
         self._blocking_smoother = LogSmoother(options.smoothing_s)
         self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
-        self._workers = resolve_workers(options.workers)
+        self._threads = resolve_threads(options.threads)
 
     def reset(self) -> None:
         """Forget the exposure, noise, blocking and frame history (between unrelated videos)."""
@@ -247,7 +247,7 @@ class FrameEnhancer:
                 independent image.
         """
         timestamps = check_timestamps(frames, timestamps)
-        with thread_map(min(self._workers, len(frames))) as map_:
+        with thread_map(min(self._threads, len(frames))) as map_:
             exposed = [self._exposure(f, t) for f, t in zip(frames, timestamps, strict=True)]
             measures = map_(_measure, exposed)
             work = [self._plan(frame, *exposure, measure, t) for frame, exposure, measure, t
@@ -261,7 +261,7 @@ class FrameEnhancer:
             # Photos (no timestamp) pass as they are; so does a bright frame (strength 0: its
             # exposure curve alone, as in realtime mode), which also ends the history.
             steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
-            return self._temporal.filter(results, steady, map_, bands=self._workers)
+            return self._temporal.filter(results, steady, map_, bands=self._threads)
 
     def _plan(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray, strength: float,
               measure: tuple[float, float] | None, timestamp: float | None) -> _FrameWork:
@@ -277,21 +277,21 @@ class FrameEnhancer:
         return _FrameWork(frame, lut, normalised, strength, half_weight=half, options=o)
 
 
-def resolve_workers(workers: int) -> int:
-    """Threads for `EnhanceOptions.workers` (0: one per CPU core this process may use)."""
-    if workers:
-        return workers
+def resolve_threads(threads: int) -> int:
+    """Threads for `EnhanceOptions.threads` (0: one per CPU core this process may use)."""
+    if threads:
+        return threads
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @contextmanager
-def thread_map(workers: int) -> Iterator[Callable[..., Iterator]]:
-    """A `map` that runs on `workers` threads while the context lasts (the built-in `map`
+def thread_map(threads: int) -> Iterator[Callable[..., Iterator]]:
+    """A `map` that runs on `threads` threads while the context lasts (the built-in `map`
     for one). The threads end with the context: an enhancer holds none between calls."""
-    if workers <= 1:
+    if threads <= 1:
         yield map
         return
-    with ThreadPoolExecutor(workers, thread_name_prefix="streamer-enhance") as pool:
+    with ThreadPoolExecutor(threads, thread_name_prefix="streamer-enhance") as pool:
         yield pool.map
 
 

@@ -116,3 +116,9 @@ def test_bad_temporal_strength_is_refused_before_any_work(name, value, monkeypat
                             monkeypatch, capsys)
     assert code == 1 and err.startswith("error: --temporal-strength must be in [0, 1)")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["enhance-video", "enhance-image", "evaluate", "enhance-cam"])
+def test_negative_threads_are_refused_before_any_work(name, monkeypatch, capsys):
+    code, _, err = run_main(name, [*POSITIONAL[name], "--threads", "-2"], monkeypatch, capsys)
+    assert code == 1 and err == "error: --threads must be >= 0. Received: -2\n"

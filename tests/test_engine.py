@@ -20,17 +20,17 @@ from streamer.inference import EnhanceOptions, FrameEnhancer
     ((640, 360), 16, 8),  # 48 tiles = 3 batches of 16
 ])
 def test_frames_per_call_fills_whole_batches(size, batch, expected):
-    assert frames_per_call(*size, EnhanceOptions(tile=256, batch_size=batch, workers=1)) == expected
+    assert frames_per_call(*size, EnhanceOptions(tile=256, batch_size=batch, threads=1)) == expected
 
 
-@pytest.mark.parametrize(("size", "workers", "expected"), [
+@pytest.mark.parametrize(("size", "threads", "expected"), [
     ((640, 360), 4, 4),  # 6 tiles: 4 frames fill batches of 8 and give each thread one
     ((640, 360), 8, 8),  # two such groups
     ((640, 360), 6, 4),  # whole groups only: batches stay full
     ((1280, 720), 8, 2),  # 24 tiles a frame: 64 tiles at most
 ])
-def test_frames_per_call_gives_each_worker_thread_a_frame(size, workers, expected):
-    options = EnhanceOptions(tile=256, batch_size=8, workers=workers)
+def test_frames_per_call_gives_each_thread_a_frame(size, threads, expected):
+    options = EnhanceOptions(tile=256, batch_size=8, threads=threads)
     assert frames_per_call(*size, options) == expected
 
 

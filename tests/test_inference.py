@@ -84,8 +84,8 @@ def test_bad_options_and_modes_are_rejected():
         EnhanceOptions(batch_size=0)
     with pytest.raises(ValueError, match="tile"):
         EnhanceOptions(tile=30)
-    with pytest.raises(ValueError, match="workers"):
-        EnhanceOptions(workers=-1)
+    with pytest.raises(ValueError, match="threads"):
+        EnhanceOptions(threads=-1)
     with pytest.raises(ValueError, match="mode"):
         create_enhancer(lambda x: x, EnhanceOptions(mode="turbo"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="uint8"):
@@ -115,9 +115,9 @@ def test_worker_threads_change_nothing_but_speed():
     frames[3] = np.full_like(frames[3], 150)
     times = [i / 25 for i in range(6)]
 
-    def run(workers: int) -> list[np.ndarray]:
+    def run(threads: int) -> list[np.ndarray]:
         enhancer = FrameEnhancer(lambda x: np.tanh(1.5 * x),
-                                 EnhanceOptions(tile=64, overlap=16, workers=workers))
+                                 EnhanceOptions(tile=64, overlap=16, threads=threads))
         return enhancer.enhance(frames[:4], times[:4]) + enhancer.enhance(frames[4:], times[4:])
 
     serial, threaded = run(1), run(4)

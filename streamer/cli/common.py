@@ -19,6 +19,8 @@ ModelOption = Annotated[Path | None, typer.Option(
 BatchOption = Annotated[int, typer.Option("--batch-size", help="Tiles per model call.")]
 TileOption = Annotated[int, typer.Option("--tile", help="Longest tile side in pixels (multiple of 8).")]
 OverlapOption = Annotated[int, typer.Option("--overlap", help="Pixels shared by neighbour tiles.")]
+ThreadsOption = Annotated[int, typer.Option(
+    "--threads", help="Quality mode: threads for the work around the model (0 = one per core).")]
 TemporalOption = Annotated[float, typer.Option(
     "--temporal-strength", help="Temporal noise reduction: the share of the motion-compensated "
     "earlier frames kept where they agree with the new one (0 = off).")]
@@ -42,13 +44,14 @@ def make_app(help_text: str) -> typer.Typer:
 
 
 def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "quality",
-                    temporal_strength: float = DEFAULTS.temporal_strength) -> EnhanceOptions:
+                    temporal_strength: float = DEFAULTS.temporal_strength,
+                    threads: int = DEFAULTS.threads) -> EnhanceOptions:
     """`EnhanceOptions` from CLI values, bad values reported as `UserError`."""
     if mode not in MODES:
         raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
     with option_errors():
         return EnhanceOptions(mode=mode, tile=tile, overlap=overlap, batch_size=batch_size,
-                              temporal_strength=temporal_strength)
+                              temporal_strength=temporal_strength, threads=threads)
 
 
 def load_model(path: Path | None, precision: str):

@@ -31,6 +31,7 @@ def enhance_video(
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
     tile: common.TileOption = common.DEFAULTS.tile,
     overlap: common.OverlapOption = common.DEFAULTS.overlap,
+    threads: common.ThreadsOption = common.DEFAULTS.threads,
     temporal_strength: common.TemporalOption = common.DEFAULTS.temporal_strength,
     codec: Annotated[str, typer.Option(help="Video encoder (FFmpeg name).")] = "libx264",
     crf: Annotated[int, typer.Option(**common.CRF_RANGE,
@@ -43,7 +44,7 @@ def enhance_video(
     """Enhance IN into OUT. Every check runs before any work starts."""
     with exit_on_error(), common.sigterm_as_interrupt():
         options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
-                                         mode=mode, temporal_strength=temporal_strength)
+                                         mode=mode, temporal_strength=temporal_strength, threads=threads)
         encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
         info = VideoInfo.from_path(input_path)
         common.check_output_file(input_path, output_path, overwrite=overwrite)
