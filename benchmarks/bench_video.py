@@ -1,6 +1,6 @@
 """Where does enhance-video's time go? Passthrough, model-only and end-to-end FPS.
 
-On one generated clip per size, in one run:
+On one generated clip per size (or on `--clip`, e.g. a noisy one), in one run:
 
 - passthrough: decode + encode through the same threaded pipeline, no enhancement;
 - model-only: the frames' tiles through the generator in full batches, no I/O;
@@ -15,6 +15,7 @@ On one generated clip per size, in one run:
   cores (2 here), overlap can gain little beyond 1.0; below it, the engine loses time.
 
     python benchmarks/bench_video.py --frames 8 --sizes 1280x720
+    python benchmarks/bench_video.py --clip samples/night.mp4 --threads 1
 """
 
 from __future__ import annotations
@@ -73,12 +74,11 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
     return frames / timed(lambda: [tile_model(batch) for _ in range(calls)])
 
 
-def bench_size(model, width: int, height: int, frames: int, options: EnhanceOptions,
-               encoder: EncoderOptions, folder: Path, repeat: int = 1) -> dict[str, float]:
-    """The three speeds (best of `repeat` interleaved rounds, against background load)."""
-    clip = write_clip(folder / f"in_{width}x{height}.mp4", dark_frames(frames, width, height),
-                      fps=30, audio=sine_chord(frames / 30), options={"crf": "12"})
+def bench_clip(model, clip: Path, options: EnhanceOptions, encoder: EncoderOptions,
+               folder: Path, repeat: int = 1) -> dict:
+    """The speeds on `clip` (best of `repeat` interleaved rounds, against background load)."""
     decoded = decode(clip)
+    frames, (height, width) = len(decoded), decoded[0].shape[:2]
     out = folder / "out.mp4"
 
     def run(enhancer) -> float:
@@ -87,7 +87,8 @@ def bench_size(model, width: int, height: int, frames: int, options: EnhanceOpti
                                                          encoder=encoder))
 
     enhancer = create_enhancer(model, options)
-    enhancer.enhance(decoded[:1])  # warm-up at this tile shape
+    warm_up = decoded[:frames_per_call(width, height, options)]  # every shape traced
+    enhancer.enhance(warm_up, [i / 30 for i in range(len(warm_up))])
     best = {"passthrough": 0.0, "model-only": 0.0, "enhancer-only": 0.0, "end-to-end": 0.0}
     for _ in range(repeat):
         best["passthrough"] = max(best["passthrough"], run(PassThrough()))
@@ -96,10 +97,16 @@ def bench_size(model, width: int, height: int, frames: int, options: EnhanceOpti
         best["enhancer-only"] = max(best["enhancer-only"],
                                     enhancer_only_fps(enhancer, decoded, options))
         best["end-to-end"] = max(best["end-to-end"], run(enhancer))
-    return {**best,
+    return {"size": f"{width}x{height}", **best,
             "ratio": best["end-to-end"] / min(best["model-only"], best["passthrough"]),
             "engine ratio": best["end-to-end"] / min(best["enhancer-only"], best["passthrough"]),
             "vs serial": best["end-to-end"] * (1 / best["enhancer-only"] + 1 / best["passthrough"])}
+
+
+def generated_clip(folder: Path, width: int, height: int, frames: int) -> Path:
+    """A smooth dim textured clip at CRF 12, with sound, 30 fps."""
+    return write_clip(folder / f"in_{width}x{height}.mp4", dark_frames(frames, width, height),
+                      fps=30, audio=sine_chord(frames / 30), options={"crf": "12"})
 
 
 def decode(clip: Path) -> list[np.ndarray]:
@@ -140,6 +147,9 @@ def main() -> None:
                         help="quality mode: temporal filter (0: off)")
     parser.add_argument("--threads", type=int, default=EnhanceOptions.threads,
                         help="quality mode: threads for the per-frame work (0: one per core)")
+    parser.add_argument("--clip", type=Path, default=None,
+                        help="measure on this video instead of generated clips (--sizes and "
+                             "--frames are then its own)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
     args = parser.parse_args()
     options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
@@ -147,18 +157,20 @@ def main() -> None:
                              temporal_strength=args.temporal_strength, threads=args.threads)
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision)
+    clip = args.clip.name if args.clip else f"{args.frames} frames"
     table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
-                        f"{args.frames} frames, batch {args.batch_size}, tile {args.tile}, "
+                        f"{clip}, batch {args.batch_size}, tile {args.tile}, "
                         f"{resolve_threads(args.threads)} thread(s)")
     for column in ("size", "passthrough fps", "model-only fps", "enhancer-only fps",
                    "end-to-end fps", "ratio", "engine ratio", "vs serial"):
         table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as folder:
-        for size in args.sizes.split(","):
-            width, height = parse_size(size)
-            result = bench_size(model, width, height, args.frames, options, encoder,
-                                Path(folder), args.repeat)
-            table.add_row(size, *(f"{result[k]:.2f}" for k in
+        clips = [args.clip] if args.clip else [
+            generated_clip(Path(folder), *parse_size(size), args.frames)
+            for size in args.sizes.split(",")]
+        for clip in clips:
+            result = bench_clip(model, clip, options, encoder, Path(folder), args.repeat)
+            table.add_row(result.pop("size"), *(f"{result[k]:.2f}" for k in
                                   ("passthrough", "model-only", "enhancer-only", "end-to-end",
                                    "ratio", "engine ratio", "vs serial")))
     Console(width=140).print(table)

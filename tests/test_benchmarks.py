@@ -25,6 +25,15 @@ def test_bench_video_prints_the_breakdown(tiny_model_path, monkeypatch, capsys):
     assert "passthrough" in out and "64x48" in out and "40x30" in out
 
 
+def test_bench_video_measures_a_given_clip(tiny_model_path, make_clip, monkeypatch, capsys):
+    clip = make_clip("noisy.mp4", count=5, size=(72, 40))
+    run_script("bench_video.py", ["--clip", str(clip), "--tile", "32", "--overlap", "8",
+                                  "--threads", "2", "--model", str(tiny_model_path),
+                                  "--precision", "float32", "--preset", "ultrafast"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "72x40" in out and "noisy.mp4" in out and "2 thread(s)" in out
+
+
 def test_bench_memory_prints_rss_growth(monkeypatch, capsys, no_thread_leak):
     run_script("bench_memory.py", ["--seconds", "0.3", "--size", "64x48"], monkeypatch)
     assert "RSS growth after warm-up" in capsys.readouterr().out
