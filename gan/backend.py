@@ -50,3 +50,21 @@ def built_in_bfloat16(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         keras.config.set_dtype_policy("float32")
+
+
+def compute_device() -> str:
+    """Where Keras runs the model, as the backend picked it: e.g. "GPU (NVIDIA H100 80GB
+    HBM3)" or "CPU". (No flag picks it: TensorFlow and JAX take a GPU when one is usable.)"""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return "CPU" if device.platform == "cpu" else f"{device.platform.upper()} ({device.device_kind})"
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            return f"GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')})"
+    return "CPU"

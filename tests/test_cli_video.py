@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from probes import count_frames, probe
 
+from gan.backend import compute_device
 from streamer.cli.video import app
 
 FAST = ("--quiet", "--precision", "float32", "--preset", "ultrafast", "--batch-size", "4")
@@ -281,4 +282,6 @@ def test_non_terminal_output_gets_a_summary(make_clip, cli, tmp_path):
     result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", "--precision", "float32")
     assert result.exit_code == 0
     assert "summary" in result.stdout and "flicker" in result.stdout
+    heading = f"(quality mode on {compute_device()}, float32)"  # e.g. "on CPU"
+    assert heading in " ".join(result.stdout.split())
     assert os.path.exists(tmp_path / "out.mp4")

@@ -18,6 +18,7 @@ from probes import count_frames
 from rich.console import Console
 
 import streamer.cli.cam as cam
+from gan.backend import compute_device
 from streamer.camera import CameraSource, CaptureRequest, open_source, parse_source
 from streamer.live import CLOSED, LiveStats, Mailbox, run_live
 from streamer.live_dashboard import live_summary, render_live
@@ -135,7 +136,8 @@ def test_default_mode_stops_after_max_frames(make_clip, cli, tmp_path, no_thread
                  "--no-preview", "--precision", "float32")  # no --mode: realtime
     assert result.exit_code == 0, result.output
     said = " ".join(result.stdout.split())  # the dashboard wraps long lines
-    assert "(realtime mode)" in said and "5 frames enhanced (--max-frames)" in said
+    assert f"(realtime mode on {compute_device()}, float32)" in said
+    assert "5 frames enhanced (--max-frames)" in said
     assert count_frames(out) == 5
 
 

@@ -41,6 +41,7 @@ from streamer.cli.common import (
     load_model,
     make_app,
     sigterm_as_interrupt,
+    where_it_runs,
 )
 from streamer.inference import EnhanceOptions, Enhancer, create_enhancer
 from streamer.live import LiveResult, LiveStats, SignalStop, recording_info, run_live, warm_up
@@ -147,7 +148,7 @@ def enhance_cam(
             stack.callback(viewer.close)
         stats = LiveStats(source=info)
         signals = stack.enter_context(SignalStop(threading.Event()).installed())
-        with LiveDashboard(stats, title=f"{info.name} ({mode} mode)", quiet=quiet):
+        with LiveDashboard(stats, title=f"{info.name} ({where_it_runs(mode, precision)})", quiet=quiet):
             try:
                 result = run_live(camera_source, enhancer, stats=stats, sink=sink, preview=viewer,
                                   stop=signals.event, max_frames=max_frames)

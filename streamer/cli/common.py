@@ -54,6 +54,14 @@ def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "qu
                               temporal_strength=temporal_strength, threads=threads)
 
 
+def where_it_runs(mode: str, precision: str) -> str:
+    """E.g. "quality mode on CPU, bfloat16", for a run's heading."""
+    from gan.backend import compute_device
+    from gan.model_io import resolve_precision
+
+    return f"{mode} mode on {compute_device()}, {resolve_precision(precision)}"
+
+
 def load_model(path: Path | None, precision: str):
     """The generator from `path` (default model when None) at `precision`."""
     from gan.model_io import load_generator  # here: Keras takes seconds to import

@@ -52,7 +52,8 @@ def enhance_video(
         check_audio_copy(input_path, output_path.suffix)
         enhancer = create_enhancer(common.load_model(model, precision), options)
         stats = PipelineStats(total_frames=info.frame_count)
-        dashboard = Dashboard(stats, title=f"{input_path} → {output_path}", quiet=quiet)
+        dashboard = Dashboard(stats, quiet=quiet, title=f"{input_path} → {output_path} "
+                              f"({common.where_it_runs(mode, precision)})")
         try:
             result = enhance_video_file(input_path, output_path, enhancer, options,
                                         encoder=encoder, stats=stats, display=dashboard)
