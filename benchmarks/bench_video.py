@@ -32,11 +32,12 @@ from rich.table import Table
 
 from gan.model_io import DEFAULT_MODEL_PATH, load_generator, resolve_precision
 from streamer.engine import enhance_video_file, frames_per_call
-from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer, resolve_threads
+from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
 from streamer.realtime import work_shape
 from streamer.sink import EncoderOptions
 from streamer.source import VideoSource
 from streamer.synthetic import dark_frames, parse_size, sine_chord, write_clip
+from streamer.threads import resolve_threads
 from streamer.tiles import plan_tiles
 
 

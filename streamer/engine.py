@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gan.errors import UserError
-from streamer.inference import EnhanceOptions, Enhancer, resolve_threads
+from streamer.inference import EnhanceOptions, Enhancer
 from streamer.pipeline import StageError, run_pipeline
 from streamer.sink import EncoderOptions, VideoSink
 from streamer.source import VideoSource
 from streamer.stats import PipelineStats
+from streamer.threads import resolve_threads
 from streamer.tiles import plan_tiles
 
 
@@ -46,23 +47,26 @@ class RunInterrupted(KeyboardInterrupt):
         self.message = message
 
 
-def frames_per_call(width: int, height: int, options: EnhanceOptions, *, most_tiles: int = 64
-                    ) -> int:
-    """Frames handed to the enhancer at once: the fewest whose tiles fill whole batches, or
-    as many such groups as keep each of the enhancer's worker threads busy with a frame.
+def frames_per_call(width: int, height: int, options: EnhanceOptions, *,
+                    most_pixels: int = 64 * 512 * 512) -> int:
+    """Frames handed to the enhancer at once: the fewest whose tiles fill whole batches,
+    times as many such groups as give each of the enhancer's threads a frame
+    (`options.threads`).
 
     E.g. 6 tiles a frame (720p) with batches of 4 → 2 frames (12 tiles, 3 full batches), so
-    no full-resolution batch is short. Never more than `most_tiles` tiles (memory), unless
-    one batch needs them. The realtime mode runs whole small frames: 4 a call (measured:
-    ~30 % less model time a frame than one at a time, with no added latency for files).
+    no full-resolution batch is short; with 8 threads, 8 frames. Their tiles never hold
+    more than `most_pixels` pixels (memory), unless one batch needs more. The realtime mode
+    runs whole small frames: 4 a call (measured: ~30 % less model time a frame than one at
+    a time, with no added latency for files).
     """
     if options.mode == "realtime":
         return 4
-    tiles = plan_tiles(height, width, tile=options.tile, overlap=options.overlap).count
-    frames = math.lcm(tiles, options.batch_size) // tiles
-    if frames * tiles > most_tiles:
-        return math.ceil(options.batch_size / tiles)
-    wanted = min(resolve_threads(options.threads), most_tiles // tiles)
+    grid = plan_tiles(height, width, tile=options.tile, overlap=options.overlap)
+    frame_pixels = grid.count * grid.tile_shape[0] * grid.tile_shape[1]
+    frames = math.lcm(grid.count, options.batch_size) // grid.count
+    if frames * frame_pixels > most_pixels:
+        return math.ceil(options.batch_size / grid.count)
+    wanted = min(resolve_threads(options.threads), most_pixels // frame_pixels)
     return frames * max(1, wanted // frames)
 
 

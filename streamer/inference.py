@@ -24,10 +24,7 @@ and `reset()` (the `Enhancer` protocol) can drive the pipeline.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -39,6 +36,7 @@ from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample, smooth_chroma
 from streamer.noise import estimate_blocking, estimate_noise
 from streamer.temporal import TemporalFilter
+from streamer.threads import resolve_threads, thread_map
 from streamer.tiles import TileGrid, check_tiling, plan_tiles, split, stitch
 
 if TYPE_CHECKING:  # Keras loads in seconds: `--help` and the tests of the pure stages skip it
@@ -212,8 +210,8 @@ class FrameEnhancer:
     with a half-resolution pass mixed in on noisy frames.
 
     What depends on the frames before (the smoothed exposure, noise and blocking levels,
-    the temporal filter's average) runs in order; the rest of each frame's work runs on
-    `options.threads` threads, several frames at once.
+    the temporal filter's average) runs in order; the rest of each frame's work runs on up
+    to `options.threads` threads, a frame each (so a call of one frame runs on one).
 
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
@@ -247,7 +245,8 @@ class FrameEnhancer:
                 independent image.
         """
         timestamps = check_timestamps(frames, timestamps)
-        with thread_map(min(self._threads, len(frames))) as map_:
+        threads = min(self._threads, len(frames))  # one frame a thread
+        with thread_map(threads) as map_:
             exposed = [self._exposure(f, t) for f, t in zip(frames, timestamps, strict=True)]
             measures = map_(_measure, exposed)
             work = [self._plan(frame, *exposure, measure, t) for frame, exposure, measure, t
@@ -261,7 +260,7 @@ class FrameEnhancer:
             # Photos (no timestamp) pass as they are; so does a bright frame (strength 0: its
             # exposure curve alone, as in realtime mode), which also ends the history.
             steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
-            return self._temporal.filter(results, steady, map_, bands=self._threads)
+            return self._temporal.filter(results, steady, map_, bands=threads)
 
     def _plan(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray, strength: float,
               measure: tuple[float, float] | None, timestamp: float | None) -> _FrameWork:
@@ -275,24 +274,6 @@ class FrameEnhancer:
         half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
         half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
         return _FrameWork(frame, lut, normalised, strength, half_weight=half, options=o)
-
-
-def resolve_threads(threads: int) -> int:
-    """Threads for `EnhanceOptions.threads` (0: one per CPU core this process may use)."""
-    if threads:
-        return threads
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-@contextmanager
-def thread_map(threads: int) -> Iterator[Callable[..., Iterator]]:
-    """A `map` that runs on `threads` threads while the context lasts (the built-in `map`
-    for one). The threads end with the context: an enhancer holds none between calls."""
-    if threads <= 1:
-        yield map
-        return
-    with ThreadPoolExecutor(threads, thread_name_prefix="streamer-enhance") as pool:
-        yield pool.map
 
 
 def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, float] | None:
@@ -330,7 +311,7 @@ class _FrameWork:
         return [g for g in (self.full_grid, self.small_grid) if g is not None]
 
     def tiles(self) -> list[np.ndarray]:
-        """The tiles of each pass, one array per pass."""
+        """The tiles of each pass, one array per pass (and `small`, which `finish` needs)."""
         tiles = []
         if self.full_grid is not None:
             full_input = cv2.LUT(self.frame, self.lut * 2.0 - 1.0)  # 15× numpy's lut[frame]

@@ -215,7 +215,8 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
         KeyboardInterrupt: after stopping and joining every stage (a second Ctrl-C while
             stopping waits only for capture and the writer, which stop within a frame, so
             the caller may close the source and the sink; an inference call in flight then
-            finishes on its own, daemon, thread).
+            finishes on its own, daemon, thread, and Python waits at exit for the frame work
+            it had already queued on its worker threads: at most one call's).
     """
     if queue_size < 1 or frames_per_call < 1:
         raise ValueError(f"`queue_size` and `frames_per_call` must be >= 1. "

@@ -73,16 +73,16 @@ class RealtimeEnhancer:
         outputs = iter(run_grouped(self._model, dark, batch_size=None))
         results = []
         for (full, strength), small, timestamp in zip(work, smalls, timestamps, strict=True):
+            # As in quality mode, a photo (no timestamp) and a bright frame (no generator:
+            # its exposure curve alone) pass the temporal filter and end its history.
+            steady = small is not None and timestamp is not None and o.temporal_strength > 0
+            if not steady:
+                self._temporal.reset()
             enhanced = None
-            if small is None:  # a bright frame: its exposure curve alone, and no history after
-                if timestamp is not None:
-                    self._temporal.reset()
-            else:
+            if small is not None:
                 out = next(outputs)[0]
-                if timestamp is not None and o.temporal_strength > 0:
-                    out = self._temporal(to_uint8(out), timestamp) / np.float32(255)
-                else:
-                    out = from_signed(out)
+                out = self._temporal(to_uint8(out), timestamp) / np.float32(255) if steady \
+                    else from_signed(out)
                 enhanced = guided_upsample(full, small, out, radius=o.guide_radius,
                                            eps=o.guide_eps)
             results.append(with_strength(enhanced, full, strength))

@@ -179,4 +179,5 @@ def flowable(width: int, height: int) -> bool:
 
 
 def _gray(frame: np.ndarray) -> np.ndarray:
+    """uint8 luma of a uint8 RGB frame, what the optical flow is computed on."""
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)

@@ -23,14 +23,15 @@ def test_frames_per_call_fills_whole_batches(size, batch, expected):
     assert frames_per_call(*size, EnhanceOptions(tile=256, batch_size=batch, threads=1)) == expected
 
 
-@pytest.mark.parametrize(("size", "threads", "expected"), [
-    ((640, 360), 4, 4),  # 6 tiles: 4 frames fill batches of 8 and give each thread one
-    ((640, 360), 8, 8),  # two such groups
-    ((640, 360), 6, 4),  # whole groups only: batches stay full
-    ((1280, 720), 8, 2),  # 24 tiles a frame: 64 tiles at most
+@pytest.mark.parametrize(("size", "tile", "threads", "expected"), [
+    ((640, 360), 256, 4, 4),  # 6 tiles: 4 frames fill batches of 8 and give each thread one
+    ((640, 360), 256, 8, 8),  # two such groups
+    ((640, 360), 256, 6, 4),  # whole groups only: batches stay full
+    ((1920, 1080), 512, 16, 6),  # 12 tiles of 392×512: at most 64 × 512² pixels a call
+    ((3840, 2160), 2048, 16, 1),  # 4 tiles of 1112×1952 a frame: memory, not threads, rules
 ])
-def test_frames_per_call_gives_each_thread_a_frame(size, threads, expected):
-    options = EnhanceOptions(tile=256, batch_size=8, threads=threads)
+def test_frames_per_call_gives_each_thread_a_frame(size, tile, threads, expected):
+    options = EnhanceOptions(tile=tile, batch_size=4 if tile > 512 else 8, threads=threads)
     assert frames_per_call(*size, options) == expected
 
 

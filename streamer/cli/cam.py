@@ -33,7 +33,6 @@ from streamer.cli.common import (
     PrecisionOption,
     QuietOption,
     TemporalOption,
-    ThreadsOption,
     TileOption,
     check_output_file,
     check_writable_dir,
@@ -105,7 +104,6 @@ def enhance_cam(
     precision: PrecisionOption = "auto",
     tile: TileOption = DEFAULTS.tile,
     overlap: OverlapOption = DEFAULTS.overlap,
-    threads: ThreadsOption = DEFAULTS.threads,
     batch_size: BatchOption = DEFAULTS.batch_size,
     temporal_strength: TemporalOption = DEFAULTS.temporal_strength,
     record: Annotated[Path | None, typer.Option(
@@ -127,7 +125,7 @@ def enhance_cam(
     with exit_on_error(), sigterm_as_interrupt(), ExitStack() as stack:
         request = _validate(width, height, fps, max_frames)
         options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size, mode=mode,
-                                  temporal_strength=temporal_strength, threads=threads)
+                                  temporal_strength=temporal_strength)
         encoder = EncoderOptions(crf=crf, preset=preset)
         if record is not None:
             # No input file to collide with for a camera: compare against /dev/null instead.

@@ -33,14 +33,13 @@ def evaluate(
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
     tile: common.TileOption = common.DEFAULTS.tile,
     overlap: common.OverlapOption = common.DEFAULTS.overlap,
-    threads: common.ThreadsOption = common.DEFAULTS.threads,
     precision: common.PrecisionOption = "float32",
     overwrite: common.OverwriteOption = False,
 ) -> None:
     """Print PSNR (dB) and SSIM per image and their means."""
     with exit_on_error():
         options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
-                                         mode=mode, threads=threads)
+                                         mode=mode)
         pairs = find_pairs(data)
         if save is not None:
             common.check_output_folder(save, [f"{low.stem}.png" for low, _ in pairs],

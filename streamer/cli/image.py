@@ -46,7 +46,6 @@ def enhance_image(
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
     tile: common.TileOption = common.DEFAULTS.tile,
     overlap: common.OverlapOption = common.DEFAULTS.overlap,
-    threads: common.ThreadsOption = common.DEFAULTS.threads,
     precision: common.PrecisionOption = "auto",
     overwrite: common.OverwriteOption = False,
     quiet: common.QuietOption = False,
@@ -54,7 +53,7 @@ def enhance_image(
     """Enhance IN (an image or a folder of images) into OUT."""
     with exit_on_error():
         options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
-                                         mode=mode, threads=threads)
+                                         mode=mode)
         jobs = plan_jobs(input_path, output_path, overwrite=overwrite)
         enhancer = create_enhancer(common.load_model(model, precision), options)
         if input_path.is_dir():
