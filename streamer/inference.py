@@ -257,8 +257,8 @@ class FrameEnhancer:
             results = list(map_(lambda w, out: w.finish(out, self.options), work, passes))
             if self.options.temporal_strength == 0:
                 return results
-            # Photos (no timestamp) pass as they are; so does a bright frame (strength 0: its
-            # exposure curve alone, as in realtime mode), which also ends the history.
+            # Photos (no timestamp) and bright frames (strength 0: their exposure curve alone,
+            # as in realtime mode) pass as they are and end the history.
             steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
             return self._temporal.filter(results, steady, map_, bands=threads)
 
