@@ -67,4 +67,9 @@ def compute_device() -> str:
         gpus = tf.config.list_physical_devices("GPU")
         if gpus:
             return f"GPU ({tf.config.experimental.get_device_details(gpus[0]).get('device_name', 'GPU')})"
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU ({torch.cuda.get_device_name(0)})"
     return "CPU"
