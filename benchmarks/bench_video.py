@@ -151,17 +151,20 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=None,
                         help="measure on this video instead of generated clips (--sizes and "
                              "--frames are then its own)")
+    parser.add_argument("--no-fold", action="store_true",
+                        help="keep BatchNormalization layers (as before `fold_batchnorm`)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
     args = parser.parse_args()
     options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
                              work_size=args.work_size, batch_size=args.batch_size,
                              temporal_strength=args.temporal_strength, threads=args.threads)
     encoder = EncoderOptions(preset=args.preset)
-    model = load_generator(args.model, precision=args.precision)
+    model = load_generator(args.model, precision=args.precision, fold=not args.no_fold)
     clip = args.clip.name if args.clip else f"{args.frames} frames"
     table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
                         f"{clip}, batch {args.batch_size}, tile {args.tile}, "
-                        f"{resolve_threads(args.threads)} thread(s)")
+                        f"{resolve_threads(args.threads)} thread(s)"
+                        f"{', BatchNorm kept' if args.no_fold else ''}")
     for column in ("size", "passthrough fps", "model-only fps", "enhancer-only fps",
                    "end-to-end fps", "ratio", "engine ratio", "vs serial"):
         table.add_column(column, justify="right")

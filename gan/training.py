@@ -131,7 +131,7 @@ class Trainer:
             raise UserError(f"{self.out} already holds a run: add --resume, or choose another --out")
         elif init_model is not None:
             if not isinstance(init_model, keras.Model):
-                init_model = load_generator(init_model)
+                init_model = load_generator(init_model, fold=False)
             weights = init_model.get_weights()
             try:
                 self.gan.generator.set_weights(weights)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gan.backend import keras
 from gan.discriminator import build_discriminator
 from gan.errors import UserError
 from gan.exposure import apply_gain, estimate_gain, normalise_exposure
 from gan.generator import build_generator
 from gan.losses import GANLoss, ssim
-from gan.model_io import load_generator, save_generator
+from gan.model_io import fold_batchnorm, load_generator, save_generator
 
 
 @pytest.mark.parametrize("height,width,levels", [(256, 256, 2), (384, 512, 2), (36, 20, 2),
@@ -49,8 +50,25 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
     x = np.random.default_rng(2).uniform(-1, 1, (1, 64, 64, 3)).astype("float32")
     model.layers[-2].set_weights([w + 0.01 for w in model.layers[-2].get_weights()])
     save_generator(model, tmp_path / "g.keras")
-    loaded = load_generator(tmp_path / "g.keras", precision="float32")
+    loaded = load_generator(tmp_path / "g.keras", precision="float32", fold=False)
     np.testing.assert_array_equal(model.predict_on_batch(x), loaded.predict_on_batch(x))
+
+
+def test_batchnorm_folds_into_the_convolutions_with_the_same_outputs():
+    model = build_generator(width=8, res_blocks=1)
+    rng = np.random.default_rng(5)
+    for layer in model.layers:  # trained-looking statistics, so a wrong fold shows
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 0.3, n),
+                               rng.normal(0, 0.5, n), rng.uniform(0.2, 3, n)])
+    folded = fold_batchnorm(model)
+    norms = sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    kinds = [type(layer).__name__ for layer in folded.layers]
+    assert norms > 0 and len(folded.layers) == len(model.layers) - norms  # every one folded
+    assert "BatchNormalization" not in kinds and "Conv2DTranspose" in kinds
+    x = rng.uniform(-1, 1, (2, 48, 64, 3)).astype("float32")
+    np.testing.assert_allclose(folded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
 
 
 def test_bfloat16_load_stays_close_to_float32(tmp_path):

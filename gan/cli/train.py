@@ -86,7 +86,7 @@ def train(
         # Settings first: a bad one fails before any data is loaded.
         bfloat16 = resolve_precision(precision) == "bfloat16"
         sim = _simulator(simulator) if simulate else None
-        start = None if from_model is None else load_generator(from_model)
+        start = None if from_model is None else load_generator(from_model, fold=False)
         if start is not None:
             shape = architecture_of(start)
             width, levels, res_blocks = shape["width"], shape["levels"], shape["res_blocks"]
