@@ -71,6 +71,17 @@ def test_batchnorm_folds_into_the_convolutions_with_the_same_outputs():
     np.testing.assert_allclose(folded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
 
 
+def test_batchnorm_after_an_activation_or_a_shared_output_stays():
+    # Folding is exact only for a linear convolution whose output nothing else reads.
+    inputs = keras.Input((16, 16, 3))
+    relu = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    shared = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    outputs = keras.layers.Concatenate()([keras.layers.BatchNormalization()(relu),
+                                          keras.layers.BatchNormalization()(shared), shared])
+    model = keras.Model(inputs, outputs)
+    assert fold_batchnorm(model) is model
+
+
 def test_bfloat16_load_stays_close_to_float32(tmp_path):
     model = build_generator(width=8, res_blocks=1)
     save_generator(model, tmp_path / "g.keras")
