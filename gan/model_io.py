@@ -65,21 +65,15 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
 
     Hand-written: Keras has no such pass, and TensorFlow's graph optimiser does not fold
     Keras 3's BatchNormalization. The shipped model: 38 → 27 layers, outputs equal to
-    4e-6, a 392×464 tile 27 % faster in bfloat16 on this CPU (65 → 47 ms), 8 % in float32.
+    4e-6, a 392×464 tile on this CPU 65 → 46 ms in bfloat16, 94 → 83 ms in float32.
     """
     config = copy.deepcopy(model.get_config())
     layers = {layer["config"]["name"]: layer for layer in config["layers"]}
     inputs = {name: _input_names(layer.get("inbound_nodes", [])) for name, layer in layers.items()}
     readers = Counter(source for sources in inputs.values() for source in sources)
-    folds = {}  # BatchNormalization name → convolution name
-    for name, layer in layers.items():
-        sources = inputs[name]
-        source = layers[sources[0]] if len(sources) == 1 else None
-        if layer["class_name"] == "BatchNormalization" and source is not None \
-                and layer["config"]["axis"] in (-1, 3) and readers[sources[0]] == 1 \
-                and source["class_name"] in ("Conv2D", "Conv2DTranspose") \
-                and source["config"].get("activation", "linear") == "linear":
-            folds[name] = sources[0]
+    readers.update(_output_names(config["output_layers"]))  # a model output is read too
+    folds = {name: inputs[name][0] for name, layer in layers.items()
+             if _foldable(layer, inputs[name], layers, readers)}  # BatchNormalization → conv
     if not folds:
         return model
     weights = {}
@@ -97,10 +91,28 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
         weights[conv_name] = [kernel.astype(np.float32), (bias + shift).astype(np.float32)]
         layers[conv_name]["config"]["use_bias"] = True
     config["layers"] = [layer for name, layer in layers.items() if name not in folds]
-    folded = keras.Model.from_config(_renamed(config, folds))
+    for layer in config["layers"]:  # what read a BatchNormalization reads its convolution
+        layer["inbound_nodes"] = _pointed(layer.get("inbound_nodes", []), folds)
+    config["output_layers"] = _pointed(config["output_layers"], folds)
+    folded = keras.Model.from_config(config)
     for layer in folded.layers:
         layer.set_weights(weights.get(layer.name) or model.get_layer(layer.name).get_weights())
     return folded
+
+
+def _foldable(layer: dict, sources: list[str], layers: dict[str, dict], readers: Counter) -> bool:
+    """Whether `layer` (a config) is a BatchNormalization, called once, over the channels of
+    a plain linear convolution that is called once and read by nothing else."""
+    if layer["class_name"] != "BatchNormalization" or len(sources) != 1 \
+            or len(layer["inbound_nodes"]) != 1 or layer["config"]["axis"] not in (-1, 3):
+        return False
+    conv = layers[sources[0]]
+    settings, dtype = conv["config"], conv["config"].get("dtype")
+    return conv["class_name"] in ("Conv2D", "Conv2DTranspose") \
+        and len(conv["inbound_nodes"]) == 1 and readers[sources[0]] == 1 \
+        and settings.get("data_format", "channels_last") == "channels_last" \
+        and settings.get("activation", "linear") == "linear" and not settings.get("lora_rank") \
+        and not (isinstance(dtype, dict) and "Quantiz" in dtype.get("class_name", ""))
 
 
 def _input_names(nodes: object) -> list[str]:
@@ -115,19 +127,31 @@ def _input_names(nodes: object) -> list[str]:
     return []
 
 
-def _renamed(config: object, names: dict[str, str]) -> object:
-    """`config` with every reference to a layer output of `names`' keys pointing at its value."""
-    if isinstance(config, dict):
-        if "keras_history" in config:
-            history = list(config["keras_history"])
+def _output_names(outputs: object) -> list[str]:
+    """The layer names in a functional config's `output_layers` ([name, node, tensor]s)."""
+    if isinstance(outputs, dict):
+        return [name for value in outputs.values() for name in _output_names(value)]
+    if isinstance(outputs, list | tuple):
+        if len(outputs) == 3 and isinstance(outputs[0], str):
+            return [outputs[0]]
+        return [name for value in outputs for name in _output_names(value)]
+    return []
+
+
+def _pointed(references: object, names: dict[str, str]) -> object:
+    """Inbound nodes or `output_layers` with each reference to the (only) output of a layer
+    of `names`' keys pointing at the (only) output of its value instead."""
+    if isinstance(references, dict):
+        if "keras_history" in references:
+            history = list(references["keras_history"])
             history[0] = names.get(history[0], history[0])
-            return {**config, "keras_history": history}
-        return {key: _renamed(value, names) for key, value in config.items()}
-    if isinstance(config, list | tuple):
-        if len(config) == 3 and isinstance(config[0], str) and config[0] in names:
-            return [names[config[0]], *config[1:]]  # output_layers: [name, node, tensor]
-        return [_renamed(value, names) for value in config]
-    return config
+            return {**references, "keras_history": history}
+        return {key: _pointed(value, names) for key, value in references.items()}
+    if isinstance(references, list | tuple):
+        if len(references) == 3 and isinstance(references[0], str) and references[0] in names:
+            return [names[references[0]], *references[1:]]  # output_layers: [name, node, tensor]
+        return [_pointed(value, names) for value in references]
+    return references
 
 
 def load_generator(path: str | Path | None = None, *, precision: Precision = "float32",

@@ -71,14 +71,18 @@ def test_batchnorm_folds_into_the_convolutions_with_the_same_outputs():
     np.testing.assert_allclose(folded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
 
 
-def test_batchnorm_after_an_activation_or_a_shared_output_stays():
-    # Folding is exact only for a linear convolution whose output nothing else reads.
+def test_batchnorm_that_cannot_fold_exactly_stays():
+    # Folding is exact only for a linear, channels-last convolution whose output nothing
+    # else reads, neither a layer nor the model's outputs.
     inputs = keras.Input((16, 16, 3))
     relu = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
     shared = keras.layers.Conv2D(4, 3, padding="same")(inputs)
-    outputs = keras.layers.Concatenate()([keras.layers.BatchNormalization()(relu),
-                                          keras.layers.BatchNormalization()(shared), shared])
-    model = keras.Model(inputs, outputs)
+    exposed = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    width_first = keras.layers.Conv2D(16, 3, padding="same", data_format="channels_first")(inputs)
+    merged = keras.layers.Concatenate()([keras.layers.BatchNormalization()(relu),
+                                         keras.layers.BatchNormalization()(shared), shared,
+                                         keras.layers.BatchNormalization()(exposed)])
+    model = keras.Model(inputs, [merged, exposed, keras.layers.BatchNormalization()(width_first)])
     assert fold_batchnorm(model) is model
 
 
