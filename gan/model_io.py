@@ -69,9 +69,9 @@ def fold_batchnorm(model: keras.Model) -> keras.Model:
     """
     config = copy.deepcopy(model.get_config())
     layers = {layer["config"]["name"]: layer for layer in config["layers"]}
-    inputs = {name: _input_names(layer.get("inbound_nodes", [])) for name, layer in layers.items()}
+    inputs = {name: _referenced(layer.get("inbound_nodes", [])) for name, layer in layers.items()}
     readers = Counter(source for sources in inputs.values() for source in sources)
-    readers.update(_output_names(config["output_layers"]))  # a model output is read too
+    readers.update(_referenced(config["output_layers"]))  # a model output is read too
     folds = {name: inputs[name][0] for name, layer in layers.items()
              if _foldable(layer, inputs[name], layers, readers)}  # BatchNormalization → conv
     if not folds:
@@ -115,26 +115,17 @@ def _foldable(layer: dict, sources: list[str], layers: dict[str, dict], readers:
         and not (isinstance(dtype, dict) and "Quantiz" in dtype.get("class_name", ""))
 
 
-def _input_names(nodes: object) -> list[str]:
-    """The names of the layers whose outputs a layer's inbound nodes read."""
-    if isinstance(nodes, dict):
-        tensor = nodes.get("config")
-        if isinstance(tensor, dict) and "keras_history" in tensor:
-            return [tensor["keras_history"][0]]
-        return [name for value in nodes.values() for name in _input_names(value)]
-    if isinstance(nodes, list | tuple):
-        return [name for value in nodes for name in _input_names(value)]
-    return []
-
-
-def _output_names(outputs: object) -> list[str]:
-    """The layer names in a functional config's `output_layers` ([name, node, tensor]s)."""
-    if isinstance(outputs, dict):
-        return [name for value in outputs.values() for name in _output_names(value)]
-    if isinstance(outputs, list | tuple):
-        if len(outputs) == 3 and isinstance(outputs[0], str):
-            return [outputs[0]]
-        return [name for value in outputs for name in _output_names(value)]
+def _referenced(references: object) -> list[str]:
+    """The names of the layers whose outputs inbound nodes or `output_layers` refer to (the
+    two forms `_pointed` rewrites)."""
+    if isinstance(references, dict):
+        if "keras_history" in references:
+            return [references["keras_history"][0]]
+        return [name for value in references.values() for name in _referenced(value)]
+    if isinstance(references, list | tuple):
+        if len(references) == 3 and isinstance(references[0], str):
+            return [references[0]]  # output_layers: [name, node, tensor]
+        return [name for value in references for name in _referenced(value)]
     return []
 
 
