@@ -1,10 +1,11 @@
 """Guided upsampling: carry a low-resolution result to full resolution, edge-aware.
 
 He & Sun's fast guided filter ("Fast Guided Filter", 2015): at low resolution, fit
-per-pixel local linear models `out ≈ a·in + b` between the generator's input and its
-output, upsample `a` and `b` bilinearly, and apply them to the full-resolution input.
-Where the generator flattened noise, `a` is small and the output is the smooth `b`; along
-edges `a` ≈ 1 and full-resolution detail survives. Cost at full resolution: two resizes
+per-pixel local linear models `out ≈ a·guide + b` between a guide (the generator's
+input in realtime mode; in quality mode the full-resolution result, downscaled) and the
+generator's low-resolution output, upsample `a` and `b` bilinearly, and apply them to
+the full-resolution guide. Where the output is flat, `a` is small and the result is the
+smooth `b`; along edges `a` ≈ 1 and full-resolution detail survives. Cost at full resolution: two resizes
 and a multiply-add. (Hand-written: OpenCV's guided filter lives in opencv-contrib, not a
 dependency, and has no fast low-resolution variant.)
 """
@@ -37,9 +38,9 @@ def guided_upsample(full: np.ndarray, small: np.ndarray, out: np.ndarray, *, rad
     """The full-resolution counterpart of `out`.
 
     Args:
-        full: the generator's input at full resolution, uint8 (H, W, 3).
-        small: the same, downscaled: what the generator saw, uint8 (h, w, 3).
-        out: the generator's output for `small`, float32 (h, w, 3) in [0, 1].
+        full: the guide at full resolution, uint8 (H, W, 3).
+        small: the guide at `out`'s size, uint8 (h, w, 3).
+        out: the generator's low-resolution output, float32 (h, w, 3) in [0, 1].
     Returns:
         uint8 (H, W, 3).
     """

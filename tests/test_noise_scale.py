@@ -3,6 +3,7 @@ generator's strength by exposure gain."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -57,7 +58,7 @@ def grey(sigma: float, size: tuple[int, int] = (64, 96)) -> np.ndarray:
 @pytest.mark.parametrize(("sigma", "full", "half"), [
     (0.0, True, False),  # clean: full resolution only
     (0.035, True, True),  # in between: both, cross-faded
-    (0.2, False, True),  # very noisy: half resolution only
+    (0.2, True, True),  # very noisy: the half-resolution result alone, guided by the full one
 ])
 def test_noise_level_picks_the_passes(sigma: float, full: bool, half: bool):
     model = CountingModel()
@@ -74,6 +75,27 @@ def test_half_scale_pass_keeps_brightness_and_size_on_odd_frames():
     (out,) = FrameEnhancer(lambda x: x, EnhanceOptions(**OPTIONS)).enhance([frame])
     assert out.shape == frame.shape
     assert abs(float(out.mean()) - float(frame.mean())) < 6  # identity model, identity result
+
+
+def test_half_scale_result_is_carried_up_along_the_full_resolution_result():
+    """On a very noisy frame the half-resolution result takes the full-resolution result's
+    edges, not the noisy input's grain."""
+    from gan.data import to_signed, to_unit
+    from streamer.inference import _FrameWork
+    from streamer.tiles import split
+
+    clean = np.full((64, 96, 3), 90, np.uint8)
+    clean[:, 45:] = 170  # a sharp edge off the 2-px grid, so the half-size copy blurs it
+    noisy = grey(0.2)
+    work = _FrameWork(noisy, np.linspace(0, 1, 256, dtype=np.float32), noisy, strength=1.0,
+                      half_weight=1.0, options=EnhanceOptions(**OPTIONS))
+    small = cv2.resize(clean, work.small_size, interpolation=cv2.INTER_AREA)
+    outputs = [split(to_signed(to_unit(image)), grid)
+               for image, grid in ((clean, work.full_grid), (small, work.small_grid))]
+    out = work.finish(outputs, EnhanceOptions(**{**OPTIONS, "chroma_radius": 0}))
+    error = np.abs(out.astype(int) - clean)
+    assert error.mean() < 1.2  # the edge kept sharp, no grain (along the noisy input: 1.7)
+    assert error.max() <= 24  # along the noisy input: 40
 
 
 def test_half_scale_can_be_turned_off_and_bad_thresholds_are_refused():
@@ -134,7 +156,8 @@ def test_blocking_estimate_sees_8_pixel_blocks_and_nothing_else():
 def test_blocky_frames_take_the_half_resolution_pass():
     model = CountingModel()
     FrameEnhancer(model, EnhanceOptions(**OPTIONS)).enhance([blocky()])
-    assert model.tiles == plan_tiles(32, 48, tile=32, overlap=8).count  # half size only
+    assert model.tiles == plan_tiles(64, 96, tile=32, overlap=8).count \
+        + plan_tiles(32, 48, tile=32, overlap=8).count  # both passes
 
 
 def chroma_spread(rgb: np.ndarray) -> float:
