@@ -99,6 +99,10 @@ class EnhanceOptions:
             0.1 dB worse on the report set).
         guide_radius, guide_eps: the guided filter's window (both modes) and smoothness
             (realtime mode).
+        guide_eps_noise: realtime mode: on noisy frames the smoothness grows to this × σ²
+            (σ: `estimate_noise` of the exposure-normalised frame, smoothed over time), so
+            grain in the full-resolution guide is not carried into the result. Chosen on
+            the validation scenes (never on the report set): +0.17 dB and +0.012 SSIM.
         threads: quality mode: threads for the per-frame work around the model (tiling,
             stitching, noise measures, the guided filters, optical flow), which NumPy and
             OpenCV run outside the GIL; 0: one per CPU core, 1: none.
@@ -121,6 +125,7 @@ class EnhanceOptions:
     work_size: int = 256
     guide_radius: int = 1
     guide_eps: float = 1e-3
+    guide_eps_noise: float = 4.0
     threads: int = 0
 
     def __post_init__(self) -> None:
@@ -132,6 +137,8 @@ class EnhanceOptions:
         if not 0 <= self.temporal_strength < 1 or self.temporal_tolerance <= 0:
             raise ValueError("`temporal_strength` must be in [0, 1) and `temporal_tolerance` "
                              f"> 0. Received: {self.temporal_strength}, {self.temporal_tolerance}")
+        if self.guide_eps_noise < 0:
+            raise ValueError(f"`guide_eps_noise` must be >= 0. Received: {self.guide_eps_noise}")
         if self.chroma_radius < 0:
             raise ValueError(f"`chroma_radius` must be >= 0. Received: {self.chroma_radius}")
         if self.smoothing_s < 0:

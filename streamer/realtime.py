@@ -18,12 +18,14 @@ from streamer.guided import guided_upsample
 from streamer.inference import (
     EnhanceOptions,
     ExposureNormaliser,
+    LogSmoother,
     TileModel,
     as_tile_model,
     check_timestamps,
     run_grouped,
     with_strength,
 )
+from streamer.noise import estimate_noise
 from streamer.temporal import TemporalFilter
 from streamer.tiles import SIZE_MULTIPLE
 
@@ -53,13 +55,14 @@ class RealtimeEnhancer:
         self.options = options
         self._model = as_tile_model(model)
         self._exposure = ExposureNormaliser(options)
+        self._noise = LogSmoother(options.smoothing_s)
         # On the generator's small result: cheap (~1 ms), and the guided filter carries it up.
         self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
 
     def reset(self) -> None:
         """Forget the exposure and frame history (call between unrelated videos)."""
-        self._exposure.reset()
-        self._temporal.reset()
+        for history in (self._exposure, self._noise, self._temporal):
+            history.reset()
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
@@ -84,6 +87,14 @@ class RealtimeEnhancer:
                 out = self._temporal(to_uint8(out), timestamp) / np.float32(255) if steady \
                     else from_signed(out)
                 enhanced = guided_upsample(full, small, out, radius=o.guide_radius,
-                                           eps=o.guide_eps)
+                                           eps=self._guide_eps(full, timestamp))
             results.append(with_strength(enhanced, full, strength))
         return results
+
+    def _guide_eps(self, normalised: np.ndarray, timestamp: float | None) -> float:
+        """The guided filter's smoothness for this frame: `guide_eps`, or more on a noisy
+        frame (`guide_eps_noise`·σ², σ smoothed over time), whose full-resolution guide is
+        then mostly grain."""
+        o = self.options
+        noise = self._noise(max(estimate_noise(normalised, sample=4), 1e-3), timestamp)
+        return max(o.guide_eps, o.guide_eps_noise * noise**2)

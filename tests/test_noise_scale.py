@@ -25,6 +25,14 @@ def test_noise_estimate_recovers_added_gaussian_noise(sigma: float):
     assert estimate_noise(frame) == pytest.approx(sigma, rel=0.15)
 
 
+def test_sampled_noise_estimate_agrees_with_the_full_one():
+    rng = np.random.default_rng(5)
+    noisy = gradient(300, 160) + rng.normal(0, 0.03 * 255, (300, 160, 1))
+    frame = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    assert estimate_noise(frame, sample=4) == pytest.approx(estimate_noise(frame), rel=0.05)
+    assert estimate_noise(frame[:100], sample=4) == estimate_noise(frame[:100])  # too short
+
+
 def test_noise_estimate_ignores_smooth_structure_and_tiny_frames():
     assert estimate_noise(gradient().astype(np.uint8)) < 0.003
     assert estimate_noise(np.zeros((2, 5, 3), np.uint8)) == 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -33,13 +34,33 @@ def test_black_and_saturated_frames_stay_finite(value):
 def test_dark_frames_come_out_brighter_and_close_to_quality_mode():
     rng = np.random.default_rng(1)
     dark = darken(clean_images(size=192, count=1)[0], rng)
-    realtime = create_enhancer(identity, EnhanceOptions(mode="realtime", work_size=96)).enhance([dark])[0]
+    options = EnhanceOptions(mode="realtime", work_size=96, guide_eps_noise=0)  # fixed eps
+    realtime = create_enhancer(identity, options).enhance([dark])[0]
     # No smoothing pass, no colour noise reduction:
     full_resolution = EnhanceOptions(half_scale_noise=(np.inf, np.inf), chroma_radius=0)
     quality = create_enhancer(identity, full_resolution).enhance([dark])[0]
     assert realtime.mean() > dark.mean() + 40
     # With an identity generator both modes return the exposure-normalised frame.
     assert np.abs(realtime.astype(int) - quality.astype(int)).mean() < 6
+
+
+def test_noisy_frames_get_a_smoother_guided_filter():
+    """The grain of a noisy frame's full-resolution guide is not carried into the result;
+    a clean frame's detail is."""
+    rng = np.random.default_rng(4)
+    clean = darken(clean_images(size=192, count=1)[0], rng, noise=0.0)
+    noisy = darken(clean_images(size=192, count=1)[0], rng)
+
+    def roughness(options: EnhanceOptions, frame: np.ndarray) -> float:
+        out = create_enhancer(identity, options).enhance([frame])[0].astype(np.float32)
+        return float(np.abs(out - cv2.blur(out, (3, 3))).mean())
+
+    fixed = EnhanceOptions(mode="realtime", work_size=96, guide_eps_noise=0)
+    adaptive = EnhanceOptions(mode="realtime", work_size=96)
+    assert roughness(adaptive, noisy) < 0.8 * roughness(fixed, noisy)
+    assert roughness(adaptive, clean) == pytest.approx(roughness(fixed, clean), rel=0.05)
+    with pytest.raises(ValueError, match="guide_eps_noise"):
+        EnhanceOptions(guide_eps_noise=-1)
 
 
 def test_guided_filter_keeps_an_identity_mapping():
