@@ -2,7 +2,8 @@
 carries its result back to full resolution (`streamer.guided`).
 
 The idea behind HDRNet and Zero-DCE++: predict the enhancement at low resolution, then
-apply it per pixel at full resolution, edge-aware.
+apply it per pixel at full resolution, edge-aware. On noisy frames the filter is made
+smoother, as the full-resolution guide is then mostly grain.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class RealtimeEnhancer:
         self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
 
     def reset(self) -> None:
-        """Forget the exposure and frame history (call between unrelated videos)."""
+        """Forget the exposure, noise and frame history (call between unrelated videos)."""
         for history in (self._exposure, self._noise, self._temporal):
             history.reset()
 
