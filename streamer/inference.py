@@ -15,10 +15,9 @@ a guided filter (`streamer.guided`) whose guide is the full-resolution result: t
 half-size tones, with the full-resolution result's edges where they are strong (the
 faint worms fall under the filter's smoothness and are dropped). It is cross-faded in as
 the noise grows. Strong compression blocking, which brightening turns into blotches,
-engages the same pass. Last, the colour
-grain the generator leaves is smoothed by a chroma-only guided filter. In a video, what
-noise is left differs from frame to frame, so each result is then averaged with the ones
-before it along the motion (`streamer.temporal`).
+engages the same pass. Last, the colour grain the generator leaves is smoothed by a
+chroma-only guided filter. In a video, what noise is left differs from frame to frame, so
+each result is then averaged with the ones before it along the motion (`streamer.temporal`).
 
 Other modes plug in through `create_enhancer`: anything with `enhance(frames, timestamps)`
 and `reset()` (the `Enhancer` protocol) can drive the pipeline.
