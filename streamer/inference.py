@@ -36,7 +36,7 @@ import numpy as np
 from gan.data import from_signed, to_signed, to_uint8, to_unit
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample, smooth_chroma
-from streamer.noise import estimate_blocking, estimate_noise
+from streamer.noise import NOISE_FLOOR, estimate_blocking, estimate_noise
 from streamer.temporal import TemporalFilter
 from streamer.threads import resolve_threads, thread_map
 from streamer.tiles import TileGrid, check_tiling, plan_tiles, split, stitch
@@ -294,8 +294,7 @@ def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, flo
     _, normalised, strength = exposure
     if strength == 0:
         return None
-    # Floored below the half pass's start, so a black frame does not hold it back for long.
-    return max(estimate_noise(normalised), 1e-3), estimate_blocking(normalised)
+    return max(estimate_noise(normalised), NOISE_FLOOR), estimate_blocking(normalised)
 
 
 class _FrameWork:

@@ -20,6 +20,9 @@ _KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 BAND = 32  # rows of each band `estimate_noise(..., sample=N)` measures
+# The least noise level the modes smooth over time: below any real grain, so a black frame
+# (σ 0) does not drag the smoothed level down for long.
+NOISE_FLOOR = 1e-3
 
 
 def estimate_noise(frame: np.ndarray, *, sample: int = 1) -> float:

@@ -26,7 +26,7 @@ from streamer.inference import (
     run_grouped,
     with_strength,
 )
-from streamer.noise import estimate_noise
+from streamer.noise import NOISE_FLOOR, estimate_noise
 from streamer.temporal import TemporalFilter
 from streamer.tiles import SIZE_MULTIPLE
 
@@ -97,5 +97,5 @@ class RealtimeEnhancer:
         frame (`guide_eps_noise`·σ², σ smoothed over time), whose full-resolution guide is
         then mostly grain."""
         o = self.options
-        noise = self._noise(max(estimate_noise(normalised, sample=4), 1e-3), timestamp)
+        noise = self._noise(max(estimate_noise(normalised, sample=4), NOISE_FLOOR), timestamp)
         return max(o.guide_eps, o.guide_eps_noise * noise**2)
