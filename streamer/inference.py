@@ -11,13 +11,15 @@ cannot tell strong grain from texture and paints it into worm-like strokes, whil
 half-size copy (where averaging has already halved the noise) it cleans it, but blurs.
 So the quality mode measures each frame's noise (`streamer.noise`) and, above a
 threshold, also runs the generator on a half-size copy and carries that result up with
-a guided filter (`streamer.guided`) whose guide is the full-resolution result: the clean
-half-size tones, with the full-resolution result's edges where they are strong (the
-faint worms fall under the filter's smoothness and are dropped). It is cross-faded in as
-the noise grows. Strong compression blocking, which brightening turns into blotches,
-engages the same pass. Last, the colour grain the generator leaves is smoothed by a
-chroma-only guided filter. In a video, what noise is left differs from frame to frame, so
-each result is then averaged with the ones before it along the motion (`streamer.temporal`).
+a guided filter (`streamer.guided`). For a photo the guide is the full-resolution result:
+the clean half-size tones, with the full-resolution result's edges where they are strong
+(the faint worms fall under the filter's smoothness and are dropped). For a video it is
+the input frame, as compressed noise makes stronger strokes (`half_scale_eps`). It is
+cross-faded in as the noise grows. Strong compression blocking, which brightening turns
+into blotches, engages the same pass. Last, the colour grain the generator leaves is
+smoothed by a chroma-only guided filter. In a video, what noise is left differs from frame
+to frame, so each result is then averaged with the ones before it along the motion
+(`streamer.temporal`).
 
 Other modes plug in through `create_enhancer`: anything with `enhance(frames, timestamps)`
 and `reset()` (the `Enhancer` protocol) can drive the pipeline.
@@ -80,10 +82,15 @@ class EnhanceOptions:
             dark, and the generator, trained on frames that all needed 5× or more, turns
             the skies of such frames white. From the second up its result is used alone.
         half_scale_eps: quality mode: the smoothness of the guided filter that carries the
-            half-resolution result up along the full-resolution one: edges weaker than
-            about its square root (in [0, 1] units) are taken from the half-resolution
-            result. Chosen on the validation scenes (never on the report set): +0.25 dB
-            and +0.017 SSIM over carrying it up along the noisy input frame.
+            half-resolution result up, (photos, videos). A photo's is carried along its
+            full-resolution result: edges weaker than about the square root of the first
+            (in [0, 1] units) are taken from the half-resolution result. Chosen on the
+            validation scenes (never on the report set): +0.25 dB and +0.017 SSIM over
+            carrying it along the noisy input frame. A video's (frames with timestamps)
+            is carried along the input frame, smoother: on H.264-compressed noise the
+            full-resolution result's strokes pass the filter, so it scored no better on
+            simulated clips (-0.01 to -0.03 dB) and needs the full-resolution pass even
+            on the noisiest frames, 5× the half pass's cost.
         chroma_radius, chroma_eps: quality mode: colour noise reduction of the generator's
             result (`streamer.guided.smooth_chroma`), window radius at half size and
             smoothness; radius 0 turns it off. +0.1 dB and +0.011 SSIM on simulated captures
@@ -115,7 +122,7 @@ class EnhanceOptions:
     smoothing_s: float = 0.5
     half_scale_noise: tuple[float, float] = (0.015, 0.04)
     half_scale_blocking: tuple[float, float] = (1.2, 1.6)
-    half_scale_eps: float = 0.01
+    half_scale_eps: tuple[float, float] = (0.01, 0.03)
     generator_gains: tuple[float, float] = (2.0, 5.0)
     chroma_radius: int = 1
     chroma_eps: float = 1e-3
@@ -280,12 +287,14 @@ class FrameEnhancer:
         blocking levels."""
         o = self.options
         if measure is None:  # not a dark frame: its exposure curve is all it gets
-            return _FrameWork(frame, lut, normalised, strength, half_weight=0.0, options=o)
+            return _FrameWork(frame, lut, normalised, strength, half_weight=0.0, photo=True,
+                              options=o)
         noise = self._noise_smoother(measure[0], timestamp)
         blocking = self._blocking_smoother(measure[1], timestamp)
         half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
         half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
-        return _FrameWork(frame, lut, normalised, strength, half_weight=half, options=o)
+        return _FrameWork(frame, lut, normalised, strength, half_weight=half,
+                          photo=timestamp is None, options=o)
 
 
 def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, float] | None:
@@ -299,19 +308,24 @@ def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, flo
 
 class _FrameWork:
     """One frame's passes through the generator: full resolution, plus half resolution on
-    noisy or blocky frames, or none (a frame that is not dark)."""
+    noisy or blocky frames (alone on a video's noisiest), or none (a frame that is not
+    dark)."""
 
     def __init__(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray,
-                 strength: float, half_weight: float, options: EnhanceOptions) -> None:
+                 strength: float, half_weight: float, photo: bool, options: EnhanceOptions
+                 ) -> None:
         self.frame, self.lut = frame, lut  # uint8 RGB; exposure curve on the 256 levels
         self.normalised = normalised  # uint8, exposure-normalised
         self.strength = strength  # the generator's share of the result; the rest is `normalised`
         self.half_weight = half_weight  # the carried-up half-resolution result's share
+        self.photo = photo  # the half-resolution result is carried along the full one
         h, w = frame.shape[:2]
         self.small_size = (max(1, w // 2), max(1, h // 2))
         tiling = {"tile": options.tile, "overlap": options.overlap}
         dark = strength > 0
-        self.full_grid = plan_tiles(h, w, **tiling) if dark else None  # also the half pass's guide
+        # A photo's full-resolution result is also its half-resolution result's guide.
+        self.full_grid = plan_tiles(h, w, **tiling) if dark and (half_weight < 1 or photo) \
+            else None
         self.small_grid = plan_tiles(*self.small_size[::-1], **tiling) \
             if dark and half_weight > 0 else None
 
@@ -333,15 +347,17 @@ class _FrameWork:
 
     def finish(self, outputs: list[np.ndarray], options: EnhanceOptions) -> np.ndarray:
         """The enhanced uint8 frame from the model's outputs for `tiles()`."""
-        if self.full_grid is None:  # not a dark frame
+        if not self.grids:  # not a dark frame
             return self.normalised
-        result = to_uint8(stitch(outputs[0], self.full_grid))
+        result = None if self.full_grid is None else to_uint8(stitch(outputs[0], self.full_grid))
         if self.small_grid is not None:
-            small_out = from_signed(stitch(outputs[1], self.small_grid))
-            guide = cv2.resize(result, self.small_size, interpolation=cv2.INTER_AREA)
-            half = guided_upsample(result, guide, small_out, radius=options.guide_radius,
-                                   eps=options.half_scale_eps)
-            result = cv2.addWeighted(result, 1.0 - self.half_weight, half, self.half_weight, 0.0)
+            small_out = from_signed(stitch(outputs[-1], self.small_grid))
+            guide = result if self.photo else self.normalised
+            small = cv2.resize(guide, self.small_size, interpolation=cv2.INTER_AREA)
+            half = guided_upsample(guide, small, small_out, radius=options.guide_radius,
+                                   eps=options.half_scale_eps[0 if self.photo else 1])
+            result = half if result is None else cv2.addWeighted(
+                result, 1.0 - self.half_weight, half, self.half_weight, 0.0)
         if options.chroma_radius > 0:
             result = smooth_chroma(result, radius=options.chroma_radius, eps=options.chroma_eps)
         return with_strength(result, self.normalised, self.strength)

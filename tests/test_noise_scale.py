@@ -63,15 +63,17 @@ def grey(sigma: float, size: tuple[int, int] = (64, 96)) -> np.ndarray:
     return np.clip(np.rint(rng.normal(120, sigma * 255, (*size, 3))), 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize(("sigma", "full", "half"), [
-    (0.0, True, False),  # clean: full resolution only
-    (0.035, True, True),  # in between: both, cross-faded
-    (0.2, True, True),  # very noisy: the half-resolution result alone, guided by the full one
+@pytest.mark.parametrize(("sigma", "video", "full", "half"), [
+    (0.0, False, True, False),  # clean: full resolution only
+    (0.035, False, True, True),  # in between: both, cross-faded
+    (0.2, False, True, True),  # very noisy photo: the half-resolution result along the full
+    (0.035, True, True, True),
+    (0.2, True, False, True),  # very noisy video frame: half resolution only
 ])
-def test_noise_level_picks_the_passes(sigma: float, full: bool, half: bool):
+def test_noise_level_picks_the_passes(sigma: float, video: bool, full: bool, half: bool):
     model = CountingModel()
     frame = grey(sigma)
-    (out,) = FrameEnhancer(model, EnhanceOptions(**OPTIONS)).enhance([frame])
+    (out,) = FrameEnhancer(model, EnhanceOptions(**OPTIONS)).enhance([frame], [0.0] if video else None)
     expected = full * plan_tiles(64, 96, tile=32, overlap=8).count \
         + half * plan_tiles(32, 48, tile=32, overlap=8).count
     assert model.tiles == expected
@@ -86,7 +88,7 @@ def test_half_scale_pass_keeps_brightness_and_size_on_odd_frames():
 
 
 def test_half_scale_result_is_carried_up_along_the_full_resolution_result():
-    """On a very noisy frame the half-resolution result takes the full-resolution result's
+    """On a very noisy photo the half-resolution result takes the full-resolution result's
     edges, not the noisy input's grain."""
     from gan.data import to_signed, to_unit
     from streamer.inference import _FrameWork
@@ -96,7 +98,7 @@ def test_half_scale_result_is_carried_up_along_the_full_resolution_result():
     clean[:, 45:] = 170  # a sharp edge off the 2-px grid, so the half-size copy blurs it
     noisy = grey(0.2)
     work = _FrameWork(noisy, np.linspace(0, 1, 256, dtype=np.float32), noisy, strength=1.0,
-                      half_weight=1.0, options=EnhanceOptions(**OPTIONS))
+                      half_weight=1.0, photo=True, options=EnhanceOptions(**OPTIONS))
     small = cv2.resize(clean, work.small_size, interpolation=cv2.INTER_AREA)
     outputs = [split(to_signed(to_unit(image)), grid)
                for image, grid in ((clean, work.full_grid), (small, work.small_grid))]
