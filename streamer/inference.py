@@ -328,6 +328,7 @@ class _FrameWork:
             else None
         self.small_grid = plan_tiles(*self.small_size[::-1], **tiling) \
             if dark and half_weight > 0 else None
+        self.small: np.ndarray | None = None  # uint8, the half pass's input, once `tiles()` made it
 
     @property
     def grids(self) -> list[TileGrid]:
@@ -335,14 +336,14 @@ class _FrameWork:
         return [g for g in (self.full_grid, self.small_grid) if g is not None]
 
     def tiles(self) -> list[np.ndarray]:
-        """The tiles of each pass, one array per pass."""
+        """The tiles of each pass, one array per pass (and `small`, which `finish` needs)."""
         tiles = []
         if self.full_grid is not None:
             full_input = cv2.LUT(self.frame, self.lut * 2.0 - 1.0)  # 15× numpy's lut[frame]
             tiles.append(split(full_input, self.full_grid))
         if self.small_grid is not None:
-            small = cv2.resize(self.normalised, self.small_size, interpolation=cv2.INTER_AREA)
-            tiles.append(split(to_signed(to_unit(small)), self.small_grid))
+            self.small = cv2.resize(self.normalised, self.small_size, interpolation=cv2.INTER_AREA)
+            tiles.append(split(to_signed(to_unit(self.small)), self.small_grid))
         return tiles
 
     def finish(self, outputs: list[np.ndarray], options: EnhanceOptions) -> np.ndarray:
@@ -352,10 +353,12 @@ class _FrameWork:
         result = None if self.full_grid is None else to_uint8(stitch(outputs[0], self.full_grid))
         if self.small_grid is not None:
             small_out = from_signed(stitch(outputs[-1], self.small_grid))
-            guide = result if self.photo else self.normalised
-            small = cv2.resize(guide, self.small_size, interpolation=cv2.INTER_AREA)
-            half = guided_upsample(guide, small, small_out, radius=options.guide_radius,
-                                   eps=options.half_scale_eps[0 if self.photo else 1])
+            if self.photo:  # along the full-resolution result
+                guide, eps = result, options.half_scale_eps[0]
+                small = cv2.resize(result, self.small_size, interpolation=cv2.INTER_AREA)
+            else:  # along the input, as the generator saw it
+                guide, small, eps = self.normalised, self.small, options.half_scale_eps[1]
+            half = guided_upsample(guide, small, small_out, radius=options.guide_radius, eps=eps)
             result = half if result is None else cv2.addWeighted(
                 result, 1.0 - self.half_weight, half, self.half_weight, 0.0)
         if options.chroma_radius > 0:
