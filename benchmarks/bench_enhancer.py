@@ -39,11 +39,15 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--threads", type=int, default=EnhanceOptions.threads,
                         help="quality mode: threads for the per-frame work (0: one per core)")
+    parser.add_argument("--on-device", default="auto", choices=("auto", "yes", "no"),
+                        help="quality mode: whole frames in one compiled function where the "
+                             "model runs (auto: on a GPU)")
     args = parser.parse_args()
 
     model = load_generator(args.model, precision=args.precision)
     options = EnhanceOptions(mode=args.mode, batch_size=args.batch_size, tile=args.tile,
-                             threads=args.threads)
+                             threads=args.threads,
+                             on_device={"auto": None, "yes": True, "no": False}[args.on_device])
     devices = keras.distribution.list_devices() if keras.backend.backend() == "jax" else ["cpu"]
     print(f"backend {keras.backend.backend()}, devices {devices}, "
           f"{args.mode} mode, precision {resolve_precision(args.precision)}, batch {args.batch_size}, "

@@ -40,6 +40,8 @@ from streamer.synthetic import dark_frames, parse_size, sine_chord, write_clip
 from streamer.threads import resolve_threads
 from streamer.tiles import plan_tiles
 
+ON_DEVICE = {"auto": None, "yes": True, "no": False}  # --on-device → EnhanceOptions.on_device
+
 
 class PassThrough:
     """An enhancer that returns its frames unchanged (for the I/O-only measurement)."""
@@ -62,6 +64,8 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
     or on their small copies, as many a call as the engine sends (realtime)."""
     tile_model = as_tile_model(model)
     rng = np.random.default_rng(0)
+    if options.mode == "quality" and uses_device(model, options):
+        return whole_frame_model_fps(model, frames, width, height, options)
     if options.mode == "realtime":
         per_call = frames_per_call(width, height, options)
         batch = rng.uniform(-1, 1, (per_call, *work_shape(height, width, options.work_size), 3))
@@ -73,6 +77,28 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
     batch = batch.astype(np.float32)
     tile_model(batch)  # warm-up (tracing, allocation)
     return frames / timed(lambda: [tile_model(batch) for _ in range(calls)])
+
+
+def uses_device(model, options: EnhanceOptions) -> bool:
+    """Whether the quality mode runs whole frames on the device (`streamer.accelerator`)."""
+    return create_enhancer(model, options)._device is not None
+
+
+def whole_frame_model_fps(model, frames: int, width: int, height: int,
+                          options: EnhanceOptions) -> float:
+    """The device path's model cost: the compiled generator on whole frames already on the
+    device, as many a call as the engine sends (only a mean comes back, so no transfer)."""
+    from gan.backend import keras
+    from streamer.accelerator import compile_function
+
+    per_call = frames_per_call(width, height, options)
+    padded = [-(-(n + options.overlap) // 8) * 8 for n in (height, width)]
+    batch = keras.ops.convert_to_tensor(
+        np.random.default_rng(0).uniform(-1, 1, (per_call, *padded, 3)).astype(np.float32))
+    mean = compile_function(lambda x: keras.ops.mean(model(x, training=False)))
+    float(mean(batch))  # warm-up (compilation)
+    calls = math.ceil(frames / per_call)
+    return calls * per_call / timed(lambda: [float(mean(batch)) for _ in range(calls)])
 
 
 def bench_clip(model, clip: Path, options: EnhanceOptions, encoder: EncoderOptions,
@@ -154,15 +180,20 @@ def main() -> None:
     parser.add_argument("--no-fold", action="store_true",
                         help="keep BatchNormalization layers (as before `fold_batchnorm`)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
+    parser.add_argument("--on-device", default="auto", choices=tuple(ON_DEVICE),
+                        help="quality mode: whole frames in one compiled function where the "
+                             "model runs (auto: on a GPU)")
     args = parser.parse_args()
     options = EnhanceOptions(mode=args.mode, tile=args.tile, overlap=args.overlap,
                              work_size=args.work_size, batch_size=args.batch_size,
-                             temporal_strength=args.temporal_strength, threads=args.threads)
+                             temporal_strength=args.temporal_strength, threads=args.threads,
+                             on_device=ON_DEVICE[args.on_device])
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision, fold=not args.no_fold)
     clip = args.clip.name if args.clip else f"{args.frames} frames"
+    tiling = "whole frames on the device" if uses_device(model, options) else f"tile {args.tile}"
     table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
-                        f"{clip}, batch {args.batch_size}, tile {args.tile}, "
+                        f"{clip}, batch {args.batch_size}, {tiling}, "
                         f"{resolve_threads(args.threads)} thread(s)"
                         f"{', BatchNorm kept' if args.no_fold else ''}")
     for column in ("size", "passthrough fps", "model-only fps", "enhancer-only fps",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gan.errors import UserError
-from streamer.inference import EnhanceOptions, Enhancer
+from streamer.inference import MOST_PIXELS, EnhanceOptions, Enhancer
 from streamer.pipeline import StageError, run_pipeline
 from streamer.sink import EncoderOptions, VideoSink
 from streamer.source import VideoSource
@@ -48,7 +48,7 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def frames_per_call(width: int, height: int, options: EnhanceOptions, *,
-                    most_pixels: int = 64 * 512 * 512) -> int:
+                    most_pixels: int = MOST_PIXELS) -> int:
     """Frames handed to the enhancer at once: the fewest whose tiles fill whole batches,
     times as many such groups as give each of the enhancer's threads a frame
     (`options.threads`).

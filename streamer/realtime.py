@@ -69,7 +69,7 @@ class RealtimeEnhancer:
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
         timestamps = check_timestamps(frames, timestamps)
         o = self.options
-        work = [self._exposure(f, t)[1:] for f, t in zip(frames, timestamps, strict=True)]
+        work = [exposure[1:] for exposure in self._exposure(frames, timestamps)]
         smalls = [None if strength == 0 else  # not a dark frame: no generator
                   cv2.resize(full, work_shape(*full.shape[:2], o.work_size)[::-1],
                              interpolation=cv2.INTER_AREA) for full, strength in work]

@@ -1,0 +1,215 @@
+"""The quality mode's pixel work on a GPU: whole frames through one compiled function.
+
+On a CPU the quality mode cuts frames into tiles (cache-sized work, bounded memory) and
+does the work around the model in OpenCV on threads. On a GPU that work, not the model,
+is what limits the frame rate: copying float32 tiles to the device and back, stitching
+and the colour steps on the CPU. Here instead, uint8 frames and their exposure curves go
+to the device, and everything up to the temporal filter happens there in one compiled
+function: the exposure curve, the generator on the whole (padded) frame, the half-size
+pass and its guided upsampling, the chroma step and the generator's strength. uint8
+frames come back: a quarter of the float32 traffic, and no tiles or seams at all.
+
+Each step is the OpenCV one of `streamer.inference._FrameWork` and `streamer.guided`,
+written in `keras.ops`, so it runs on JAX (the GPU machine) and on TensorFlow (tests here
+compare it with the OpenCV path). They agree within rounding, except that the half-size
+copies of odd-sized frames drop the last row or column (OpenCV's area resize weighs it in)
+and tiles are blended where here the frame is whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gan.backend import keras
+from gan.data import SIZE_MULTIPLE
+from streamer.inference import MOST_PIXELS, EnhanceOptions, _FrameWork
+
+if TYPE_CHECKING:
+    from keras import KerasTensor as Tensor
+
+ops = keras.ops
+_LUMA = (0.299, 0.587, 0.114)  # OpenCV's RGB → YCrCb (BT.601)
+_CHROMA_SCALE = (0.713, 0.564)  # Cr = (R - Y)·0.713 + 128, Cb = (B - Y)·0.564 + 128
+_FROM_CHROMA = (1.403, -0.714, -0.344, 1.773)  # YCrCb → RGB
+
+
+def fits(frame: np.ndarray, options: EnhanceOptions) -> bool:
+    """Whether a frame takes the device path: at most `MOST_PIXELS` (a larger photo is
+    left to the tiled path, so memory stays bounded), and wide enough to mirror by the
+    tiles' margin."""
+    height, width = frame.shape[:2]
+    return height * width <= MOST_PIXELS and min(height, width) >= options.overlap // 2 + SIZE_MULTIPLE
+
+
+def compile_function(function: Callable) -> Callable:
+    """`function` compiled by the Keras backend (XLA on JAX, a graph on TensorFlow)."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True)
+    return function
+
+
+class DevicePasses:
+    """A batch of `_FrameWork`s → their enhanced uint8 frames (before the temporal filter),
+    computed where the model runs.
+
+    Frames are grouped by size and by the passes they take; each group is one call of a
+    function compiled once per (size, passes, batch length).
+    """
+
+    def __init__(self, model: keras.Model, options: EnhanceOptions) -> None:
+        self.model, self.options = model, options
+        self._compiled: dict[tuple, Callable] = {}
+
+    def __call__(self, work: Sequence[_FrameWork]) -> list[np.ndarray]:
+        results: list[np.ndarray] = [w.normalised for w in work]  # frames that are not dark
+        groups: dict[tuple, list[int]] = {}
+        for i, w in enumerate(work):
+            if w.grids:
+                key = (w.frame.shape, w.full_grid is not None, w.small_grid is not None, w.photo)
+                groups.setdefault(key, []).append(i)
+        for key, members in groups.items():
+            for chunk in _chunks(members, max(1, MOST_PIXELS // (key[0][0] * key[0][1]))):
+                outputs = self._function(key, len(chunk))(
+                    np.stack([work[i].frame for i in chunk]),
+                    np.stack([work[i].lut for i in chunk]).astype(np.float32),
+                    np.array([work[i].strength for i in chunk], np.float32),
+                    np.array([work[i].half_weight for i in chunk], np.float32))
+                for i, output in zip(chunk, ops.convert_to_numpy(outputs), strict=True):
+                    results[i] = output
+        return results
+
+    def _function(self, key: tuple, length: int) -> Callable:
+        """The compiled function for a group's key and batch length."""
+        if (key, length) not in self._compiled:
+            _, full, half, photo = key
+
+            def passes(frames, luts, strengths, half_weights):
+                return frame_passes(self.model, frames, luts, strengths, half_weights,
+                                    full=full, half=half, photo=photo, options=self.options)
+
+            self._compiled[key, length] = compile_function(passes)
+        return self._compiled[key, length]
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def frame_passes(model: keras.Model, frames: Tensor, luts: Tensor, strengths: Tensor,
+                 half_weights: Tensor, *, full: bool, half: bool, photo: bool,
+                 options: EnhanceOptions) -> Tensor:
+    """`_FrameWork.tiles` → model → `_FrameWork.finish` for a batch of same-sized frames.
+
+    Args:
+        frames: (B, H, W, 3) uint8 RGB.
+        luts: (B, 256) float32 exposure curves in [0, 1].
+        strengths, half_weights: (B,) the generator's share and the half pass's share.
+        full, half: which passes the frames take; photo: the half-size result is carried
+            along the full-resolution one (else along the input).
+    Returns:
+        (B, H, W, 3) uint8.
+    """
+    index = ops.cast(frames, "int32") + 256 * ops.reshape(
+        ops.arange(ops.shape(frames)[0], dtype="int32"), (-1, 1, 1, 1))
+    exposed = ops.take(ops.reshape(luts, (-1,)), index)  # float, [0, 1]
+    normalised = ops.round(exposed * 255.0)  # levels, as OpenCV's uint8 LUT gives them
+    result = None
+    if full:
+        result = _levels((_generate(model, exposed * 2.0 - 1.0, options.overlap // 2) + 1.0) * 127.5)
+    if half:
+        small_input = _half_size(normalised)
+        small_out = ops.clip((_generate(model, small_input / 127.5 - 1.0, options.overlap // 2)
+                              + 1.0) * 0.5, 0.0, 1.0)
+        if photo:
+            guide, eps = result, options.half_scale_eps[0]
+            small_guide = _half_size(result)
+        else:
+            guide, small_guide, eps = normalised, small_input, options.half_scale_eps[1]
+        upsampled = _guided_upsample(guide, small_guide / 255.0, small_out,
+                                     radius=options.guide_radius, eps=eps)
+        weights = ops.reshape(half_weights, (-1, 1, 1, 1))
+        result = upsampled if result is None else _levels(result * (1.0 - weights) + upsampled * weights)
+    if options.chroma_radius > 0:
+        result = _smooth_chroma(result, radius=options.chroma_radius, eps=options.chroma_eps)
+    strengths = ops.reshape(strengths, (-1, 1, 1, 1))
+    return ops.cast(_levels(result * strengths + normalised * (1.0 - strengths)), "uint8")
+
+
+def _generate(model: keras.Model, signed: Tensor, margin: int) -> Tensor:
+    """The model on whole frames in [-1, 1], padded as `streamer.tiles` pads a frame that
+    fits one tile: mirrored by `margin`, then to a multiple of `SIZE_MULTIPLE`."""
+    height, width = signed.shape[1], signed.shape[2]
+    padded_h = -(-(height + 2 * margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE
+    padded_w = -(-(width + 2 * margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE
+    padding = ((0, 0), (margin, padded_h - height - margin), (margin, padded_w - width - margin),
+               (0, 0))
+    output = ops.cast(model(ops.pad(signed, padding, mode="symmetric"), training=False), "float32")
+    return output[:, margin:margin + height, margin:margin + width]
+
+
+def _levels(values: Tensor) -> Tensor:
+    """Rounded and saturated to [0, 255], as OpenCV stores a uint8 result."""
+    return ops.clip(ops.round(values), 0.0, 255.0)
+
+
+def _half_size(levels: Tensor) -> Tensor:
+    """2×2 means, rounded to levels (OpenCV's area resize to half size, for even sizes)."""
+    return _levels(ops.average_pool(levels, 2, strides=2, padding="valid"))
+
+
+def _box(image: Tensor, radius: int) -> Tensor:
+    """Mean over a (2r+1)² window, edges reflected (`streamer.guided.box`)."""
+    r = radius
+    padded = ops.pad(image, ((0, 0), (r, r), (r, r), (0, 0)), mode="symmetric")
+    return ops.average_pool(padded, 2 * r + 1, strides=1, padding="valid")
+
+
+def _coefficients(guide: Tensor, target: Tensor, radius: int, eps: float) -> tuple[Tensor, Tensor]:
+    """`streamer.guided.guided_coefficients`."""
+    mean_g, mean_t = _box(guide, radius), _box(target, radius)
+    a = (_box(guide * target, radius) - mean_g * mean_t) / (
+        _box(guide * guide, radius) - mean_g * mean_g + eps)
+    return _box(a, radius), _box(mean_t - a * mean_g, radius)
+
+
+def _apply_upsampled(image: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """`streamer.guided._apply_upsampled`: levels of `a·image + 255·b`, `a` and `b`
+    upsampled bilinearly to `image`'s size."""
+    size = (image.shape[1], image.shape[2])
+    a = ops.image.resize(a, size, interpolation="bilinear", antialias=False)
+    b = ops.image.resize(b, size, interpolation="bilinear", antialias=False)
+    return _levels(image * a + 255.0 * b)
+
+
+def _guided_upsample(guide: Tensor, small_guide: Tensor, small_out: Tensor, *, radius: int,
+                     eps: float) -> Tensor:
+    """`streamer.guided.guided_upsample`: `small_out` ([0, 1]) carried up along `guide`
+    (levels), fitted against `small_guide` ([0, 1])."""
+    a, b = _coefficients(small_guide, small_out, radius, eps)
+    return _apply_upsampled(guide, a, b)
+
+
+def _smooth_chroma(rgb: Tensor, *, radius: int, eps: float) -> Tensor:
+    """`streamer.guided.smooth_chroma` on levels: chroma guided-filtered by luma at half size."""
+    red, green, blue = (rgb[..., c:c + 1] for c in range(3))
+    luma = _levels(_LUMA[0] * red + _LUMA[1] * green + _LUMA[2] * blue)
+    chroma = _levels(ops.concatenate([(red - luma) * _CHROMA_SCALE[0],
+                                      (blue - luma) * _CHROMA_SCALE[1]], axis=-1) + 128.0)
+    small = _half_size(ops.concatenate([luma, chroma], axis=-1)) / 255.0
+    small_luma = ops.concatenate([small[..., :1]] * 2, axis=-1)
+    a, b = _coefficients(small_luma, small[..., 1:], radius, eps)
+    cr, cb = ops.split(_apply_upsampled(ops.concatenate([luma] * 2, axis=-1), a, b) - 128.0, 2,
+                       axis=-1)
+    to_red, cr_green, cb_green, to_blue = _FROM_CHROMA
+    return _levels(ops.concatenate([luma + to_red * cr, luma + cr_green * cr + cb_green * cb,
+                                    luma + to_blue * cb], axis=-1))
