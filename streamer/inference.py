@@ -265,11 +265,13 @@ class FrameEnhancer:
         self._device = None
         if options.on_device or (options.on_device is None and hasattr(model, "predict_on_batch")
                                  and _on_gpu()):
-            from streamer.accelerator import DevicePasses
+            from streamer.accelerator import DevicePasses, DeviceTemporalFilter
 
             if not hasattr(model, "predict_on_batch"):
                 raise ValueError("`on_device` needs a keras.Model")
             self._device = DevicePasses(model, options)
+            self._temporal = DeviceTemporalFilter(options.temporal_strength,
+                                                  options.temporal_tolerance)
 
     def reset(self) -> None:
         """Forget the exposure, noise, blocking and frame history (between unrelated videos)."""

@@ -83,20 +83,26 @@ class TemporalFilter:
                 self.reset()
                 results.append(frame)
                 continue
-            result = self._average(frame.astype(np.float32), flow, map_, bands)
+            result = self._average(frame, flow, map_, bands)
             self._result, self._gray, self._time = result, gray, timestamp
-            results.append(cv2.convertScaleAbs(result))  # rounds and saturates to uint8
+            results.append(self._as_frame(result))
         return results
 
-    def _average(self, current: np.ndarray, flow: np.ndarray | None, map_: Callable,
+    @staticmethod
+    def _as_frame(result: np.ndarray) -> np.ndarray:
+        """The uint8 frame of a float32 result: rounded and saturated."""
+        return cv2.convertScaleAbs(result)
+
+    def _average(self, frame: np.ndarray, flow: np.ndarray | None, map_: Callable,
                  bands: int) -> np.ndarray:
-        """`current` (float32 RGB) mixed with the previous result along `flow` (None: no
-        history), in up to `bands` bands of rows through `map_`.
+        """`frame` (uint8 RGB) mixed with the previous result along `flow` (None: no
+        history), in up to `bands` bands of rows through `map_`; float32.
 
         Each band is computed with `halo` rows of its neighbours on both sides, which the
         blur of the difference reads, so the bands join exactly (hand-written: OpenCV runs
         its element-wise calls on one thread).
         """
+        current = frame.astype(np.float32)
         if flow is None:
             return current
         h, w = flow.shape[:2]
@@ -138,17 +144,24 @@ class TemporalFilter:
         Computed on copies at most `FLOW_SIZE` px long and scaled up: motion is smooth, and
         DIS costs 40 ms on a 720p frame here against 12 ms on a 640×360 one.
         """
+        small = self._small_motion(pair)
+        if small is None or small.shape[:2] == pair[0].shape:
+            return small
+        h, w = pair[0].shape
+        flow = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        flow[..., 0] *= w / small.shape[1]
+        flow[..., 1] *= h / small.shape[0]
+        return flow
+
+    def _small_motion(self, pair: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
+        """`_motion` at `flow_size`, in its pixels (not scaled up)."""
         if pair is None:
             return None
         h, w = pair[0].shape
         size = flow_size(h, w)
-        if size == (w, h):
-            return self._dis().calc(*pair, None)
-        small = [cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in pair]
-        flow = cv2.resize(self._dis().calc(*small, None), (w, h), interpolation=cv2.INTER_LINEAR)
-        flow[..., 0] *= w / size[0]
-        flow[..., 1] *= h / size[1]
-        return flow
+        if size != (w, h):
+            pair = tuple(cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in pair)
+        return self._dis().calc(*pair, None)
 
     def _dis(self) -> cv2.DISOpticalFlow:
         """This thread's DIS (one instance must not compute two flows at once)."""
