@@ -64,7 +64,7 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
     or on their small copies, as many a call as the engine sends (realtime)."""
     tile_model = as_tile_model(model)
     rng = np.random.default_rng(0)
-    if options.mode == "quality" and uses_device(model, options):
+    if uses_device(model, options):
         return whole_frame_model_fps(model, frames, width, height, options)
     if options.mode == "realtime":
         per_call = frames_per_call(width, height, options)
@@ -81,7 +81,7 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
 
 def uses_device(model, options: EnhanceOptions) -> bool:
     """Whether the quality mode runs whole frames on the device (`streamer.accelerator`)."""
-    return create_enhancer(model, options)._device is not None
+    return options.mode == "quality" and create_enhancer(model, options)._device is not None
 
 
 def whole_frame_model_fps(model, frames: int, width: int, height: int,

@@ -52,3 +52,27 @@ def test_sample_quality_makes_and_scores_another_clip(tiny_model_path, monkeypat
                monkeypatch)
     out = capsys.readouterr().out
     assert out.startswith("10 frames of 640×360") and out.count("|") == 9
+
+
+def test_bench_video_measures_the_device_path(tiny_model_path, monkeypatch, capsys):
+    run_script("bench_video.py", ["--frames", "3", "--sizes", "64x48", "--on-device", "yes",
+                                  "--model", str(tiny_model_path), "--precision", "float32",
+                                  "--preset", "ultrafast"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "whole frames on the device" in out and "64x48" in out
+
+
+def test_bench_codec_compares_thread_types(make_clip, monkeypatch, capsys):
+    clip = make_clip("codec.mp4", count=4, size=(64, 48))
+    run_script("bench_codec.py", ["--clip", str(clip), "--frames", "4", "--repeat", "1"],
+               monkeypatch)
+    out = capsys.readouterr().out
+    assert "4 frames of 64x48" in out and "slice threads" in out and "frame threads" in out
+
+
+def test_bench_video_measures_the_realtime_mode(tiny_model_path, monkeypatch, capsys):
+    run_script("bench_video.py", ["--mode", "realtime", "--frames", "4", "--sizes", "64x48",
+                                  "--model", str(tiny_model_path), "--precision", "float32",
+                                  "--preset", "ultrafast"], monkeypatch)
+    out = capsys.readouterr().out
+    assert "realtime mode" in out and "tile" in out and "64x48" in out
