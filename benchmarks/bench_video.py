@@ -81,7 +81,7 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
 
 def uses_device(model, options: EnhanceOptions) -> bool:
     """Whether the quality mode runs whole frames on the device (`streamer.accelerator`)."""
-    return options.mode == "quality" and create_enhancer(model, options)._device is not None
+    return options.mode == "quality" and create_enhancer(model, options).on_device
 
 
 def whole_frame_model_fps(model, frames: int, width: int, height: int,

@@ -9,7 +9,7 @@ function: the exposure curve, the generator on the whole (padded) frame, the hal
 pass and its guided upsampling, the chroma step and the generator's strength. uint8
 frames come back: a quarter of the float32 traffic, and no tiles or seams at all.
 
-Each step is the OpenCV one of `streamer.inference._FrameWork` and `streamer.guided`,
+Each step is the OpenCV one of `streamer.inference.FrameWork` and `streamer.guided`,
 written in `keras.ops`, so it runs on JAX (the GPU machine) and on TensorFlow (tests here
 compare it with the OpenCV path). They agree within rounding, except that the half-size
 copies of odd-sized frames drop the last row or column (OpenCV's area resize weighs it in)
@@ -26,7 +26,7 @@ import numpy as np
 
 from gan.backend import keras
 from gan.data import SIZE_MULTIPLE
-from streamer.inference import MOST_PIXELS, EnhanceOptions, _FrameWork
+from streamer.inference import MOST_PIXELS, EnhanceOptions, FrameWork
 from streamer.temporal import TemporalFilter
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def compile_function(function: Callable) -> Callable:
 
 
 class DevicePasses:
-    """A batch of `_FrameWork`s → their enhanced uint8 frames (before the temporal filter),
+    """A batch of `FrameWork`s → their enhanced uint8 frames (before the temporal filter),
     computed where the model runs.
 
     Frames are grouped by size and by the passes they take; each group is one call of a
@@ -72,7 +72,7 @@ class DevicePasses:
         self.model, self.options = model, options
         self._compiled: dict[tuple, Callable] = {}
 
-    def __call__(self, work: Sequence[_FrameWork]) -> list[np.ndarray]:
+    def __call__(self, work: Sequence[FrameWork]) -> list[np.ndarray]:
         results: list[np.ndarray] = [w.normalised for w in work]  # frames that are not dark
         groups: dict[tuple, list[int]] = {}
         for i, w in enumerate(work):
@@ -110,7 +110,7 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 def frame_passes(model: keras.Model, frames: Tensor, luts: Tensor, strengths: Tensor,
                  half_weights: Tensor, *, full: bool, half: bool, photo: bool,
                  options: EnhanceOptions) -> Tensor:
-    """`_FrameWork.tiles` → model → `_FrameWork.finish` for a batch of same-sized frames.
+    """`FrameWork.tiles` → model → `FrameWork.finish` for a batch of same-sized frames.
 
     Args:
         frames: (B, H, W, 3) uint8 RGB.

@@ -273,6 +273,11 @@ class FrameEnhancer:
             self._temporal = DeviceTemporalFilter(options.temporal_strength,
                                                   options.temporal_tolerance)
 
+    @property
+    def on_device(self) -> bool:
+        """Whether frames that fit run whole on the model's device (`streamer.accelerator`)."""
+        return self._device is not None
+
     def reset(self) -> None:
         """Forget the exposure, noise, blocking and frame history (between unrelated videos)."""
         for history in (self._exposure, self._noise_smoother, self._blocking_smoother,
@@ -303,7 +308,7 @@ class FrameEnhancer:
             steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
             return self._temporal.filter(results, steady, map_, bands=self._threads)
 
-    def _passes(self, work: list[_FrameWork], map_: Callable) -> list[np.ndarray]:
+    def _passes(self, work: list[FrameWork], map_: Callable) -> list[np.ndarray]:
         """Each frame's enhanced result before the temporal filter: on the device when the
         model runs on a GPU (`streamer.accelerator`), else tiled, with the work around the
         model on the threads of `map_`."""
@@ -315,25 +320,25 @@ class FrameEnhancer:
             for i, result in zip(chosen, self._device([work[i] for i in chosen]), strict=True):
                 results[i] = result
         tiled = [w for w, result in zip(work, results, strict=True) if result is None]
-        tiles = [t for frame_tiles in map_(_FrameWork.tiles, tiled) for t in frame_tiles]
+        tiles = [t for frame_tiles in map_(FrameWork.tiles, tiled) for t in frame_tiles]
         outputs = iter(run_grouped(self._model, tiles, self.options.batch_size))
         passes = [[next(outputs) for _ in w.grids] for w in tiled]
         finished = iter(map_(lambda w, out: w.finish(out, self.options), tiled, passes))
         return [next(finished) if result is None else result for result in results]
 
     def _plan(self, frame: np.ndarray, lut: np.ndarray, normalised: np.ndarray, strength: float,
-              measure: tuple[float, float] | None, timestamp: float | None) -> _FrameWork:
+              measure: tuple[float, float] | None, timestamp: float | None) -> FrameWork:
         """The passes this frame needs, from its exposure and (time-smoothed) noise and
         blocking levels."""
         o = self.options
         if measure is None:  # not a dark frame: its exposure curve is all it gets
-            return _FrameWork(frame, lut, normalised, strength, half_weight=0.0, photo=True,
+            return FrameWork(frame, lut, normalised, strength, half_weight=0.0, photo=True,
                               options=o)
         noise = self._noise_smoother(measure[0], timestamp)
         blocking = self._blocking_smoother(measure[1], timestamp)
         half = max(ramp(noise, *o.half_scale_noise), ramp(blocking, *o.half_scale_blocking))
         half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
-        return _FrameWork(frame, lut, normalised, strength, half_weight=half,
+        return FrameWork(frame, lut, normalised, strength, half_weight=half,
                           photo=timestamp is None, options=o)
 
 
@@ -346,7 +351,7 @@ def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, flo
     return max(estimate_noise(normalised), NOISE_FLOOR), estimate_blocking(normalised)
 
 
-class _FrameWork:
+class FrameWork:
     """One frame's passes through the generator: full resolution, plus half resolution on
     noisy or blocky frames (alone on a video's noisiest), or none (a frame that is not
     dark)."""

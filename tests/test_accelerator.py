@@ -37,7 +37,7 @@ def test_whole_frames_on_the_device_match_the_tiled_path(shipped_model, kind, si
     timestamps = [i / 30 for i in range(3)] if video else None
     tiled, device = (create_enhancer(shipped_model, EnhanceOptions(on_device=on, threads=1))
                      for on in (False, True))
-    assert tiled._device is None and device._device is not None
+    assert not tiled.on_device and device.on_device
     expected, got = tiled.enhance(frames, timestamps), device.enhance(frames, timestamps)
     for e, g, frame in zip(expected, got, frames, strict=True):
         assert g.shape == frame.shape and g.dtype == np.uint8
@@ -79,6 +79,6 @@ def test_frames_the_device_cannot_take_go_through_tiles(shipped_model):
 
 
 def test_a_cpu_keeps_the_tiled_path_without_a_flag(shipped_model):
-    assert create_enhancer(shipped_model, EnhanceOptions())._device is None
+    assert not create_enhancer(shipped_model, EnhanceOptions()).on_device
     with pytest.raises(ValueError, match="keras.Model"):
         FrameEnhancer(lambda batch: batch, EnhanceOptions(on_device=True))

@@ -91,13 +91,13 @@ def test_half_scale_result_is_carried_up_along_the_full_resolution_result():
     """On a very noisy photo the half-resolution result takes the full-resolution result's
     edges, not the noisy input's grain."""
     from gan.data import to_signed, to_unit
-    from streamer.inference import _FrameWork
+    from streamer.inference import FrameWork
     from streamer.tiles import split
 
     clean = np.full((64, 96, 3), 90, np.uint8)
     clean[:, 45:] = 170  # a sharp edge off the 2-px grid, so the half-size copy blurs it
     noisy = grey(0.2)
-    work = _FrameWork(noisy, np.linspace(0, 1, 256, dtype=np.float32), noisy, strength=1.0,
+    work = FrameWork(noisy, np.linspace(0, 1, 256, dtype=np.float32), noisy, strength=1.0,
                       half_weight=1.0, photo=True, options=EnhanceOptions(**OPTIONS))
     small = cv2.resize(clean, work.small_size, interpolation=cv2.INTER_AREA)
     outputs = [split(to_signed(to_unit(image)), grid)
