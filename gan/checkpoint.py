@@ -1,4 +1,5 @@
-"""One resumable checkpoint file: weights, EMA, optimiser state, epoch, best score, config."""
+"""One resumable checkpoint file: weights, EMA, optimiser state, epoch, best score, config and
+data recipe."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ def _variables(gan) -> dict[str, list]:
             "g_opt": gan.g_optimizer.variables, "d_opt": gan.d_optimizer.variables}
 
 
-def save_checkpoint(path: Path, gan, *, epoch: int, best_psnr: float, config: dict) -> None:
-    """Write the whole training state to `path` (atomically: a temp file, then rename)."""
+def save_checkpoint(path: Path, gan, *, epoch: int, best_psnr: float, config: dict,
+                    data: dict | None = None) -> None:
+    """Write the whole training state to `path` (atomically: a temp file, then rename);
+    `data`: what the crops were drawn from (JSON-able), so the run's recipe can be read back."""
     arrays = {f"{group}/{i}": np.asarray(v.numpy() if hasattr(v, "numpy") else v)
               for group, vs in _variables(gan).items() for i, v in enumerate(vs)}
-    meta = {"epoch": epoch, "best_psnr": best_psnr, "config": config}
+    meta = {"epoch": epoch, "best_psnr": best_psnr, "config": config, "data": data or {}}
     tmp = path.with_name(path.stem + ".tmp.npz")
     with open(tmp, "wb") as f:
         np.savez_compressed(f, __meta__=np.array(json.dumps(meta)), **arrays)
@@ -27,7 +30,7 @@ def save_checkpoint(path: Path, gan, *, epoch: int, best_psnr: float, config: di
 
 
 def read_checkpoint_meta(path: Path) -> dict:
-    """The checkpoint's epoch, best PSNR and training config."""
+    """The checkpoint's epoch, best PSNR, training config and data recipe."""
     try:
         with np.load(path) as data:
             return json.loads(str(data["__meta__"]))

@@ -105,16 +105,22 @@ def learning_rate(config: TrainConfig, epoch: int) -> float:
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+# `Trainer(data=...)` keys that must match on resume (the others, paths, are only recorded).
+RESUMED_DATA_OPTIONS = frozenset({"simulate_ratio", "simulator", "half_size_ratio",
+                                  "frames_per_video"})
+
+
 class Trainer:
     """Runs (and resumes) a training run writing into `out_dir`."""
 
     def __init__(self, config: TrainConfig, sampler: CropSampler, val_pairs: Sequence[Pair],
                  out_dir: str | Path, *, resume: bool = False,
-                 init_model: str | Path | keras.Model | None = None):
+                 init_model: str | Path | keras.Model | None = None, data: dict | None = None):
         if keras.backend.backend() != "tensorflow":
             raise UserError(f"training runs on the TensorFlow backend (this is "
                             f"{keras.backend.backend()}): pip install tensorflow")
         self.config, self.sampler, self.val_pairs = config, sampler, list(val_pairs)
+        self.data = data or {}  # the data options (`train`'s), stored and checked on resume
         self.out = Path(out_dir)
         if self.out.exists() and not self.out.is_dir():
             raise UserError(f"--out {self.out} is a file: give a folder for the run")
@@ -143,12 +149,20 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
 
     def _check_resumable(self) -> None:
-        saved = read_checkpoint_meta(self.checkpoint_path)["config"]
+        meta = read_checkpoint_meta(self.checkpoint_path)
+        saved = meta["config"]
         for key in TrainConfig.ARCHITECTURE:
             was = saved.get(key, getattr(TrainConfig(), key))  # older checkpoints lack new keys
             if was != getattr(self.config, key):
                 raise UserError(f"--resume: checkpoint has {key}={was}, "
                                 f"this run asks for {getattr(self.config, key)}")
+        # Data options change what the run learns from: resuming with others is a new recipe.
+        # (Older checkpoints lack them; paths may differ, e.g. on another machine.)
+        saved_data = meta.get("data") or {}
+        for key in sorted(RESUMED_DATA_OPTIONS & saved_data.keys() & self.data.keys()):
+            if saved_data[key] != self.data[key]:
+                raise UserError(f"--resume: the run was trained with --{key.replace('_', '-')} "
+                                f"{saved_data[key]}, this run asks for {self.data[key]}")
 
     def run(self, on_step: Callable[[int, int, dict], None] | None = None,
             on_epoch: Callable[[EpochResult], None] | None = None) -> None:
@@ -176,7 +190,7 @@ class Trainer:
             self.best_psnr = val_psnr if self.val_pairs else self.best_psnr
             save_generator(model, self.out / "best.keras")
         save_checkpoint(self.checkpoint_path, self.gan, epoch=epoch + 1, best_psnr=self.best_psnr,
-                        config=dataclasses.asdict(self.config))
+                        config=dataclasses.asdict(self.config), data=self.data)
         result = EpochResult(epoch + 1, losses, val_psnr, val_ssim, is_best)
         append_log(self.out / "log.csv", result)
         from gan.reports import plot_curves, sample_grid  # matplotlib only when reporting

@@ -141,7 +141,13 @@ def test_train_killed_mid_run_resumes_from_its_last_checkpoint(pairs_dir, tmp_pa
     resumed = subprocess.run(args + ["--epochs", str(saved_epoch + 1), "--resume"],
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr
-    assert read_checkpoint_meta(out / "checkpoint.npz")["epoch"] == saved_epoch + 1
+    meta = read_checkpoint_meta(out / "checkpoint.npz")
+    assert meta["epoch"] == saved_epoch + 1
+    assert meta["data"]["data"] == str(pairs_dir) and meta["data"]["half_size_ratio"] == 0.0
+    refused = subprocess.run(args + ["--epochs", str(saved_epoch + 2), "--resume",
+                                     "--half-size-ratio", "0.5"],
+                             capture_output=True, text=True, timeout=180)
+    assert refused.returncode != 0 and "--half-size-ratio 0.0" in refused.stderr
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
@@ -164,3 +170,20 @@ def test_train_refuses_settings_that_make_no_sense(option, value, message, pairs
     result = CliRunner().invoke(app, [str(pairs_dir), "--out", str(out), "--quiet", option, value])
     assert result.exit_code == 1 and result.stderr.startswith(f"error: {message}")
     assert len(result.stderr.splitlines()) == 1 and not (out / "checkpoint.npz").exists()
+
+
+def test_resume_keeps_the_data_recipe(pairs_dir, tmp_path):
+    """The data options are stored with the run, and resuming with others is refused."""
+    from gan.checkpoint import read_checkpoint_meta
+
+    sampler = CropSampler(load_pairs(pairs_dir), crop=64, batch_size=4)
+    recipe = {"data": str(pairs_dir), "half_size_ratio": 0.25, "simulator": "default"}
+    Trainer(TrainConfig(epochs=1, steps_per_epoch=1, **TINY), sampler, [], tmp_path,
+            data=recipe).run()
+    assert read_checkpoint_meta(tmp_path / "checkpoint.npz")["data"] == recipe
+    with pytest.raises(UserError, match="--half-size-ratio 0.25, this run asks for 0.0"):
+        Trainer(TrainConfig(epochs=2, steps_per_epoch=1, **TINY), sampler, [], tmp_path,
+                resume=True, data={**recipe, "half_size_ratio": 0.0})
+    moved = Trainer(TrainConfig(epochs=2, steps_per_epoch=1, **TINY), sampler, [], tmp_path,
+                    resume=True, data={**recipe, "data": "/elsewhere/pairs"})  # paths may move
+    assert moved.start_epoch == 1

@@ -24,6 +24,16 @@ def _pairs(data: Path | None, low: Path | None, high: Path | None, frames: int):
     return pairs
 
 
+def json_ready(options: dict) -> dict:
+    """`options` with paths (and lists of them) as strings."""
+    def plain(value):
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return str(value) if isinstance(value, Path) else value
+
+    return {key: plain(value) for key, value in options.items()}
+
+
 def _simulator(preset: str):
     from gan.simulate import PRESETS, simulate_lowlight
 
@@ -109,7 +119,12 @@ def train(
             sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed,
                                   clean=clean, simulator=sim, simulate_ratio=simulate_ratio,
                                   half_size_ratio=half_size_ratio)
-            trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start)
+            recipe = {"data": data, "low": low, "high": high, "val": val, "simulate": simulate,
+                      "simulate_ratio": simulate_ratio, "simulator": simulator,
+                      "half_size_ratio": half_size_ratio, "frames_per_video": frames_per_video,
+                      "from": from_model}
+            trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start,
+                              data=json_ready(recipe))
         _run_with_progress(trainer, quiet)
 
 
