@@ -65,8 +65,11 @@ class DevicePasses:
     computed where the model runs.
 
     Frames are grouped by size and by the passes they take; each group is one call of a
-    function compiled once per (size, passes, batch length).
+    function compiled once per (size, passes, batch length). A video needs one to three;
+    a folder of photos one per size, so only the `KEPT` most recent are kept.
     """
+
+    KEPT = 16
 
     def __init__(self, model: keras.Model, options: EnhanceOptions) -> None:
         self.model, self.options = model, options
@@ -99,6 +102,8 @@ class DevicePasses:
                 return frame_passes(self.model, frames, luts, strengths, half_weights,
                                     full=full, half=half, photo=photo, options=self.options)
 
+            if len(self._compiled) >= self.KEPT:  # the oldest goes (dicts keep insertion order)
+                del self._compiled[next(iter(self._compiled))]
             self._compiled[key, length] = compile_function(passes)
         return self._compiled[key, length]
 

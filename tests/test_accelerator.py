@@ -82,3 +82,13 @@ def test_a_cpu_keeps_the_tiled_path_without_a_flag(shipped_model):
     assert not create_enhancer(shipped_model, EnhanceOptions()).on_device
     with pytest.raises(ValueError, match="keras.Model"):
         FrameEnhancer(lambda batch: batch, EnhanceOptions(on_device=True))
+
+
+def test_compiled_functions_are_bounded(shipped_model, monkeypatch):
+    from streamer.accelerator import DevicePasses
+
+    monkeypatch.setattr(DevicePasses, "KEPT", 2)
+    enhancer = create_enhancer(shipped_model, EnhanceOptions(on_device=True, threads=1))
+    for width in (64, 72, 80):  # photos of three sizes
+        enhancer.enhance(night(1, width, 48, 0.0))
+    assert [key[0][1] for key, _ in enhancer._device._compiled] == [72, 80]
