@@ -1,13 +1,15 @@
-"""The quality mode's pixel work on a GPU: whole frames through one compiled function.
+"""The quality mode's pixel work on a GPU: whole frames through compiled functions.
 
 On a CPU the quality mode cuts frames into tiles (cache-sized work, bounded memory) and
 does the work around the model in OpenCV on threads. On a GPU that work, not the model,
 is what limits the frame rate: copying float32 tiles to the device and back, stitching
 and the colour steps on the CPU. Here instead, uint8 frames and their exposure curves go
-to the device, and everything up to the temporal filter happens there in one compiled
-function: the exposure curve, the generator on the whole (padded) frame, the half-size
-pass and its guided upsampling, the chroma step and the generator's strength. uint8
-frames come back: a quarter of the float32 traffic, and no tiles or seams at all.
+to the device, and everything happens there in compiled functions: the exposure curve,
+the generator on the whole (padded) frame, the half-size pass and its guided upsampling,
+the chroma step and the generator's strength (`DevicePasses`), then the temporal average
+along the motion, whose history stays there (`DeviceTemporalFilter`; the optical flow is
+still OpenCV's, on the CPU). uint8 frames come back: a quarter of the float32 traffic,
+and no tiles or seams at all.
 
 Each step is the OpenCV one of `streamer.inference.FrameWork` and `streamer.guided`,
 written in `keras.ops`, so it runs on JAX (the GPU machine) and on TensorFlow (tests here
@@ -56,7 +58,7 @@ def compile_function(function: Callable) -> Callable:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(function, reduce_retracing=True)
+        return tf.function(function)  # traced per shape: the functions need static sizes
     return function
 
 

@@ -61,10 +61,13 @@ def test_temporal_average_on_the_device_matches_the_cpu_one():
               .astype(np.uint8) for i in range(5)]  # panning, noisy
     timestamps = [i / 30 for i in range(5)]
     expected = TemporalFilter().filter(frames, timestamps)
-    got = DeviceTemporalFilter().filter(frames, timestamps)
+    device = DeviceTemporalFilter()
+    got = device.filter(frames, timestamps)
     for e, g in zip(expected, got, strict=True):
         assert np.abs(e.astype(int) - g).max() <= 1
     assert np.abs(got[-1].astype(int) - frames[-1]).mean() > 3  # it did average
+    smaller = [f[:200, :300] for f in frames[:2]]  # a new size compiles anew
+    assert [f.shape for f in device.filter(smaller, timestamps[:2])] == [(200, 300, 3)] * 2
 
 
 def test_frames_the_device_cannot_take_go_through_tiles(shipped_model):
