@@ -113,10 +113,10 @@ class EnhanceOptions:
         threads: quality mode: threads for the per-frame work around the model (tiling,
             stitching, noise measures, the guided filters, optical flow), which NumPy and
             OpenCV run outside the GIL; 0: one per CPU core, 1: none.
-        on_device: quality mode: whole frames (not tiles) and all the work up to the
-            temporal filter in one compiled function where the model runs
+        on_device: quality mode: whole frames (not tiles), and the work around the model
+            and the temporal average in functions compiled where the model runs
             (`streamer.accelerator`); None: when that is a GPU (on a CPU, tiles and
-            OpenCV are faster).
+            OpenCV are as fast or faster).
     """
 
     mode: Mode = "quality"
@@ -245,8 +245,8 @@ class FrameEnhancer:
     What depends on the frames before (the smoothed exposure, noise and blocking levels,
     the temporal filter's average) runs in order; the rest of each frame's work runs on up
     to `options.threads` threads, a frame each, and the temporal average in bands of rows.
-    Where the model runs on a GPU, the work from the exposure curve to the chroma step
-    runs there instead, on whole frames (`streamer.accelerator`).
+    Where the model runs on a GPU, the work from the exposure curve to the temporal
+    average runs there instead, on whole frames (`streamer.accelerator`).
 
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
