@@ -63,12 +63,16 @@ def compile_function(function: Callable) -> Callable:
 
 
 class DevicePasses:
-    """A batch of `FrameWork`s → their enhanced uint8 frames (before the temporal filter),
-    computed where the model runs.
+    """`FrameWork`s → their enhanced uint8 frames (before the temporal filter), computed
+    where the model runs.
 
-    Frames are grouped by size and by the passes they take; each group is one call of a
-    function compiled once per (size, passes, batch length). A video needs one to three;
-    a folder of photos one per size, so only the `KEPT` most recent are kept.
+    One call a frame, of a function compiled once per (size, passes): a video needs one
+    to three, however the engine groups its frames (batches of several frames compiled
+    once per batch length too: nine on 100 frames of the dashcam clip, each costing
+    seconds of XLA compilation on a GPU, where one 1080p frame a call already fills it).
+    The calls are all dispatched before any result is fetched, so on JAX the copies back
+    overlap the work of the frames after. A folder of photos compiles one per size, so
+    only the `KEPT` most recent functions are kept.
     """
 
     KEPT = 16
@@ -79,25 +83,19 @@ class DevicePasses:
 
     def __call__(self, work: Sequence[FrameWork]) -> list[np.ndarray]:
         results: list[np.ndarray] = [w.normalised for w in work]  # frames that are not dark
-        groups: dict[tuple, list[int]] = {}
-        for i, w in enumerate(work):
-            if w.grids:
-                key = (w.frame.shape, w.full_grid is not None, w.small_grid is not None, w.photo)
-                groups.setdefault(key, []).append(i)
-        for key, members in groups.items():
-            for chunk in _chunks(members, max(1, MOST_PIXELS // (key[0][0] * key[0][1]))):
-                outputs = self._function(key, len(chunk))(
-                    np.stack([work[i].frame for i in chunk]),
-                    np.stack([work[i].lut for i in chunk]).astype(np.float32),
-                    np.array([work[i].strength for i in chunk], np.float32),
-                    np.array([work[i].half_weight for i in chunk], np.float32))
-                for i, output in zip(chunk, ops.convert_to_numpy(outputs), strict=True):
-                    results[i] = output
+        dispatched = [(i, self._function(w)(w.frame[None], w.lut[None].astype(np.float32),
+                                             np.float32([w.strength]),
+                                             np.float32([w.half_weight])))
+                      for i, w in enumerate(work) if w.grids]
+        for i, output in dispatched:
+            results[i] = ops.convert_to_numpy(output)[0]
         return results
 
-    def _function(self, key: tuple, length: int) -> Callable:
-        """The compiled function for a group's key and batch length."""
-        if (key, length) not in self._compiled:
+    def _function(self, work: FrameWork) -> Callable:
+        """The compiled function for a frame's size and passes."""
+        key = (work.frame.shape, work.full_grid is not None, work.small_grid is not None,
+               work.photo)
+        if key not in self._compiled:
             _, full, half, photo = key
 
             def passes(frames, luts, strengths, half_weights):
@@ -106,18 +104,15 @@ class DevicePasses:
 
             if len(self._compiled) >= self.KEPT:  # the oldest goes (dicts keep insertion order)
                 del self._compiled[next(iter(self._compiled))]
-            self._compiled[key, length] = compile_function(passes)
-        return self._compiled[key, length]
-
-
-def _chunks(items: list[int], size: int) -> list[list[int]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+            self._compiled[key] = compile_function(passes)
+        return self._compiled[key]
 
 
 def frame_passes(model: keras.Model, frames: Tensor, luts: Tensor, strengths: Tensor,
                  half_weights: Tensor, *, full: bool, half: bool, photo: bool,
                  options: EnhanceOptions) -> Tensor:
-    """`FrameWork.tiles` → model → `FrameWork.finish` for a batch of same-sized frames.
+    """`FrameWork.tiles` → model → `FrameWork.finish` for a batch of same-sized frames
+    (`DevicePasses` sends one at a time).
 
     Args:
         frames: (B, H, W, 3) uint8 RGB.

@@ -51,7 +51,7 @@ def test_noisy_frames_take_the_half_pass_on_the_device(shipped_model):
     frames = night(2, 320, 256, 3.0)
     enhancer = create_enhancer(shipped_model, EnhanceOptions(on_device=True, threads=1))
     enhancer.enhance(frames, [0.0, 1 / 30])
-    assert {key[1:] for key, _ in enhancer._device._compiled} == {(True, True, False)}
+    assert {key[1:] for key in enhancer._device._compiled} == {(True, True, False)}
 
 
 def test_temporal_average_on_the_device_matches_the_cpu_one():
@@ -94,4 +94,4 @@ def test_compiled_functions_are_bounded(shipped_model, monkeypatch):
     enhancer = create_enhancer(shipped_model, EnhanceOptions(on_device=True, threads=1))
     for width in (64, 72, 80):  # photos of three sizes
         enhancer.enhance(night(1, width, 48, 0.0))
-    assert [key[0][1] for key, _ in enhancer._device._compiled] == [72, 80]
+    assert [key[0][1] for key in enhancer._device._compiled] == [72, 80]
