@@ -53,7 +53,7 @@ def frames_per_call(width: int, height: int, options: EnhanceOptions, *,
     times as many such groups as give each of the enhancer's threads a frame
     (`options.threads`).
 
-    E.g. 6 tiles a frame (720p) with batches of 4 → 2 frames (12 tiles, 3 full batches), so
+    E.g. 2 tiles a frame (720p) with batches of 4 → 2 frames (4 tiles, a full batch), so
     no full-resolution batch is short; with 8 threads, 8 frames. Their tiles never hold
     more than `most_pixels` pixels (memory), unless one batch needs more. The realtime mode
     runs whole small frames: 4 a call (measured: ~30 % less model time a frame than one at
