@@ -42,10 +42,11 @@ _FROM_CHROMA = (1.403, -0.714, -0.344, 1.773)  # YCrCb → RGB
 
 def fits(frame: np.ndarray, options: EnhanceOptions) -> bool:
     """Whether a frame takes the device path: at most `MOST_PIXELS` (a larger photo is
-    left to the tiled path, so memory stays bounded), and wide enough to mirror by the
-    tiles' margin."""
+    left to the tiled path, so memory stays bounded), and wide enough that its half-size
+    copy can be mirrored by the tiles' margin (a mirror cannot be wider than the image)."""
     height, width = frame.shape[:2]
-    return height * width <= MOST_PIXELS and min(height, width) >= options.overlap // 2 + SIZE_MULTIPLE
+    return height * width <= MOST_PIXELS and \
+        min(height, width) >= 2 * (options.overlap // 2 + SIZE_MULTIPLE)
 
 
 def compile_function(function: Callable) -> Callable:

@@ -73,12 +73,14 @@ def test_temporal_average_on_the_device_matches_the_cpu_one():
 def test_frames_the_device_cannot_take_go_through_tiles(shipped_model):
     options = EnhanceOptions(on_device=True)
     assert fits(np.zeros((1080, 1920, 3), np.uint8), options)
-    assert not fits(np.zeros((12, 400, 3), np.uint8), options)  # narrower than the margin
+    assert fits(np.zeros((48, 400, 3), np.uint8), options)
+    assert not fits(np.zeros((47, 400, 3), np.uint8), options)  # its half: under the margin
     assert not fits(np.empty((1, MOST_PIXELS + 1, 3), np.uint8), options)
     enhancer = create_enhancer(shipped_model, EnhanceOptions(on_device=True, threads=1))
-    small = night(1, 400, 12, 0.0)[0]
-    assert enhancer.enhance([small])[0].shape == small.shape
-    assert not enhancer._device._compiled  # the tiled path took it
+    for height, noise in ((12, 0.0), (30, 6.0)):  # clean; noisy, so both passes
+        small = night(1, 400, height, noise)[0]
+        assert enhancer.enhance([small])[0].shape == small.shape
+    assert not enhancer._device._compiled  # the tiled path took them
 
 
 def test_a_cpu_keeps_the_tiled_path_without_a_flag(shipped_model):
