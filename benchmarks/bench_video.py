@@ -87,18 +87,18 @@ def uses_device(model, options: EnhanceOptions) -> bool:
 def whole_frame_model_fps(model, frames: int, width: int, height: int,
                           options: EnhanceOptions) -> float:
     """The device path's model cost: the compiled generator on whole frames already on the
-    device, as many a call as the engine sends (only a mean comes back, so no transfer)."""
+    device, one a call and all dispatched before any is fetched, as `DevicePasses` runs
+    them (only a mean comes back, so no transfer)."""
     from gan.backend import keras
-    from streamer.accelerator import compile_function
+    from streamer.accelerator import compile_function, padded_length
 
-    per_call = frames_per_call(width, height, options)
-    padded = [-(-(n + options.overlap) // 8) * 8 for n in (height, width)]
-    batch = keras.ops.convert_to_tensor(
-        np.random.default_rng(0).uniform(-1, 1, (per_call, *padded, 3)).astype(np.float32))
+    margin = options.overlap // 2
+    frame = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(
+        -1, 1, (1, padded_length(height, margin), padded_length(width, margin), 3)
+    ).astype(np.float32))
     mean = compile_function(lambda x: keras.ops.mean(model(x, training=False)))
-    float(mean(batch))  # warm-up (compilation)
-    calls = math.ceil(frames / per_call)
-    return calls * per_call / timed(lambda: [float(mean(batch)) for _ in range(calls)])
+    float(mean(frame))  # warm-up (compilation)
+    return frames / timed(lambda: [float(m) for m in [mean(frame) for _ in range(frames)]])
 
 
 def bench_clip(model, clip: Path, options: EnhanceOptions, encoder: EncoderOptions,

@@ -106,7 +106,7 @@ def learning_rate(config: TrainConfig, epoch: int) -> float:
 
 
 # `Trainer(data=...)` keys that must match on resume (the others, paths, are only recorded).
-RESUMED_DATA_OPTIONS = frozenset({"simulate_ratio", "simulator", "half_size_ratio",
+RESUMED_DATA_OPTIONS = frozenset({"sources", "simulate_ratio", "simulator", "half_size_ratio",
                                   "frames_per_video"})
 
 
@@ -161,8 +161,9 @@ class Trainer:
         saved_data = meta.get("data") or {}
         for key in sorted(RESUMED_DATA_OPTIONS & saved_data.keys() & self.data.keys()):
             if saved_data[key] != self.data[key]:
-                raise UserError(f"--resume: the run was trained with --{key.replace('_', '-')} "
-                                f"{saved_data[key]}, this run asks for {self.data[key]}")
+                name = key if key == "sources" else f"--{key.replace('_', '-')}"
+                raise UserError(f"--resume: the run was trained with {name} {saved_data[key]}, "
+                                f"this run asks for {self.data[key]}")
 
     def run(self, on_step: Callable[[int, int, dict], None] | None = None,
             on_epoch: Callable[[EpochResult], None] | None = None) -> None:

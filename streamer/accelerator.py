@@ -13,9 +13,8 @@ and no tiles or seams at all.
 
 Each step is the OpenCV one of `streamer.inference.FrameWork` and `streamer.guided`,
 written in `keras.ops`, so it runs on JAX (the GPU machine) and on TensorFlow (tests here
-compare it with the OpenCV path). They agree within rounding, except that the half-size
-copies of odd-sized frames drop the last row or column (OpenCV's area resize weighs it in)
-and tiles are blended where here the frame is whole.
+compare it with the OpenCV path). They agree within rounding, except where tiles are
+blended (here the frame is whole); frames of odd sizes take the tiled path (`fits`).
 """
 
 from __future__ import annotations
@@ -41,12 +40,20 @@ _FROM_CHROMA = (1.403, -0.714, -0.344, 1.773)  # YCrCb → RGB
 
 
 def fits(frame: np.ndarray, options: EnhanceOptions) -> bool:
-    """Whether a frame takes the device path: at most `MOST_PIXELS` (a larger photo is
-    left to the tiled path, so memory stays bounded), and wide enough that its half-size
-    copy can be mirrored by the tiles' margin (a mirror cannot be wider than the image)."""
+    """Whether a frame takes the device path, else the tiled one:
+
+    - at most `MOST_PIXELS` (a larger photo: memory stays bounded);
+    - even sides: at an odd side OpenCV's area resize to half size weighs windows of just
+      over 2 pixels, which 2×2 means do not reproduce (noisy test frames came out ~1 level
+      darker);
+    - wide enough that the half-size copy can be mirrored by the tiles' margin and the
+      guided filters' windows (a mirror cannot be wider than the image).
+    """
     height, width = frame.shape[:2]
-    return height * width <= MOST_PIXELS and \
-        min(height, width) >= 2 * (options.overlap // 2 + SIZE_MULTIPLE)
+    shortest = min(height, width)
+    return height * width <= MOST_PIXELS and height % 2 == 0 and width % 2 == 0 \
+        and shortest >= 2 * (options.overlap // 2 + SIZE_MULTIPLE) \
+        and shortest // 2 >= max(options.guide_radius, options.chroma_radius)
 
 
 def compile_function(function: Callable) -> Callable:
@@ -154,12 +161,16 @@ def _generate(model: keras.Model, signed: Tensor, margin: int) -> Tensor:
     """The model on whole frames in [-1, 1], padded as `streamer.tiles` pads a frame that
     fits one tile: mirrored by `margin`, then to a multiple of `SIZE_MULTIPLE`."""
     height, width = signed.shape[1], signed.shape[2]
-    padded_h = -(-(height + 2 * margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE
-    padded_w = -(-(width + 2 * margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE
+    padded_h, padded_w = padded_length(height, margin), padded_length(width, margin)
     padding = ((0, 0), (margin, padded_h - height - margin), (margin, padded_w - width - margin),
                (0, 0))
     output = ops.cast(model(ops.pad(signed, padding, mode="symmetric"), training=False), "float32")
     return output[:, margin:margin + height, margin:margin + width]
+
+
+def padded_length(length: int, margin: int) -> int:
+    """A side of `length` mirrored by `margin` at both ends, rounded up to `SIZE_MULTIPLE`."""
+    return -(-(length + 2 * margin) // SIZE_MULTIPLE) * SIZE_MULTIPLE
 
 
 def _levels(values: Tensor) -> Tensor:
@@ -168,8 +179,10 @@ def _levels(values: Tensor) -> Tensor:
 
 
 def _half_size(levels: Tensor) -> Tensor:
-    """2×2 means, rounded to levels (OpenCV's area resize to half size, for even sizes)."""
-    return _levels(ops.average_pool(levels, 2, strides=2, padding="valid"))
+    """2×2 means of levels, halves rounded up as OpenCV's area resize to half size rounds
+    them (for even sizes; `ops.round` would round them to even: 1/8 of the pixels a level
+    lower)."""
+    return ops.floor(ops.average_pool(levels, 2, strides=2, padding="valid") + 0.5)
 
 
 def _box(image: Tensor, radius: int) -> Tensor:
@@ -231,8 +244,8 @@ class DeviceTemporalFilter(TemporalFilter):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._kernel = cv2.getGaussianKernel(2 * round(4 * self.blur) + 1, self.blur,
-                                             cv2.CV_32F)[:, 0]  # OpenCV's, for this σ
+        size = round(8 * self.blur + 1) | 1  # what GaussianBlur picks for a float image
+        self._kernel = cv2.getGaussianKernel(size, self.blur, cv2.CV_32F)[:, 0]
         self._mix = compile_function(self._mix_frame)
         self._start = compile_function(lambda frame: ops.cast(frame, "float32"))
         self._round = compile_function(lambda result: ops.cast(_levels(result), "uint8"))

@@ -144,6 +144,9 @@ def test_train_killed_mid_run_resumes_from_its_last_checkpoint(pairs_dir, tmp_pa
     meta = read_checkpoint_meta(out / "checkpoint.npz")
     assert meta["epoch"] == saved_epoch + 1
     assert meta["data"]["data"] == str(pairs_dir) and meta["data"]["half_size_ratio"] == 0.0
+    # Only the settings in effect are kept for the check: no simulator in a run of pairs.
+    assert meta["data"]["sources"] == ["pairs"] and meta["data"]["simulate_ratio"] == 0.0
+    assert meta["data"]["simulator"] is None and meta["data"]["frames_per_video"] is None
     refused = subprocess.run(args + ["--epochs", str(saved_epoch + 2), "--resume",
                                      "--half-size-ratio", "0.5"],
                              capture_output=True, text=True, timeout=180)

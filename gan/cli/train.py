@@ -119,10 +119,15 @@ def train(
             sampler = CropSampler(train_pairs, crop=crop, batch_size=batch_size, seed=seed,
                                   clean=clean, simulator=sim, simulate_ratio=simulate_ratio,
                                   half_size_ratio=half_size_ratio)
+            # The sources' paths are recorded; the settings in effect are checked on resume.
             recipe = {"data": data, "low": low, "high": high, "val": val, "simulate": simulate,
-                      "simulate_ratio": simulate_ratio, "simulator": simulator,
-                      "half_size_ratio": half_size_ratio, "frames_per_video": frames_per_video,
-                      "from": from_model}
+                      "from": from_model,
+                      "sources": [name for name, given in (("pairs", data), ("videos", low),
+                                                           ("simulated", simulate)) if given],
+                      "simulate_ratio": sampler.simulate_ratio,
+                      "simulator": simulator if sampler.simulate_ratio > 0 else None,
+                      "half_size_ratio": sampler.half_size_ratio,
+                      "frames_per_video": frames_per_video if low or simulate else None}
             trainer = Trainer(config, sampler, val_pairs, out, resume=resume, init_model=start,
                               data=json_ready(recipe))
         _run_with_progress(trainer, quiet)
