@@ -76,3 +76,12 @@ def test_bench_video_measures_the_realtime_mode(tiny_model_path, monkeypatch, ca
                                   "--preset", "ultrafast"], monkeypatch)
     out = capsys.readouterr().out
     assert "realtime mode" in out and "tile" in out and "64x48" in out
+
+
+def test_device_agreement_compares_the_two_paths(tiny_model_path, make_clip, monkeypatch, capsys):
+    clip = make_clip("agree.mp4", count=3, size=(96, 64))
+    run_script("device_agreement.py", ["--clip", str(clip), "--frames", "3",
+                                       "--model", str(tiny_model_path), "--precision", "float32"],
+               monkeypatch)
+    out = capsys.readouterr().out
+    assert "3 frames of 96x64" in out and "device vs tiled PSNR" in out
