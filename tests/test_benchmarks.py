@@ -16,13 +16,16 @@ def run_script(name: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> N
     runpy.run_path(str(BENCHMARKS / name), run_name="__main__")
 
 
-def test_bench_video_prints_the_breakdown(tiny_model_path, monkeypatch, capsys):
-    run_script("bench_video.py", ["--frames", "3", "--sizes", "64x48,40x30", "--tile", "32",
-                                  "--overlap", "8",
-                                  "--model", str(tiny_model_path), "--precision", "float32",
-                                  "--preset", "ultrafast"], monkeypatch)
+@pytest.mark.parametrize("args, expected", [
+    (["--sizes", "64x48,40x30", "--tile", "32", "--overlap", "8"], ["passthrough", "64x48", "40x30"]),
+    (["--sizes", "64x48", "--on-device", "yes"], ["whole frames on the device", "64x48"]),
+    (["--sizes", "64x48", "--mode", "realtime"], ["realtime mode", "64x48"]),
+], ids=["tiles", "device", "realtime"])
+def test_bench_video_prints_the_breakdown(args, expected, tiny_model_path, monkeypatch, capsys):
+    run_script("bench_video.py", ["--frames", "3", *args, "--model", str(tiny_model_path),
+                                  "--precision", "float32", "--preset", "ultrafast"], monkeypatch)
     out = capsys.readouterr().out
-    assert "passthrough" in out and "64x48" in out and "40x30" in out
+    assert all(text in out for text in expected), out
 
 
 def test_bench_video_measures_a_given_clip(tiny_model_path, make_clip, monkeypatch, capsys):
@@ -54,28 +57,12 @@ def test_sample_quality_makes_and_scores_another_clip(tiny_model_path, monkeypat
     assert out.startswith("10 frames of 640×360") and out.count("|") == 9
 
 
-def test_bench_video_measures_the_device_path(tiny_model_path, monkeypatch, capsys):
-    run_script("bench_video.py", ["--frames", "3", "--sizes", "64x48", "--on-device", "yes",
-                                  "--model", str(tiny_model_path), "--precision", "float32",
-                                  "--preset", "ultrafast"], monkeypatch)
-    out = capsys.readouterr().out
-    assert "whole frames on the device" in out and "64x48" in out
-
-
 def test_bench_codec_compares_thread_types(make_clip, monkeypatch, capsys):
     clip = make_clip("codec.mp4", count=4, size=(64, 48))
     run_script("bench_codec.py", ["--clip", str(clip), "--frames", "4", "--repeat", "1"],
                monkeypatch)
     out = capsys.readouterr().out
     assert "4 frames of 64x48" in out and "slice threads" in out and "frame threads" in out
-
-
-def test_bench_video_measures_the_realtime_mode(tiny_model_path, monkeypatch, capsys):
-    run_script("bench_video.py", ["--mode", "realtime", "--frames", "4", "--sizes", "64x48",
-                                  "--model", str(tiny_model_path), "--precision", "float32",
-                                  "--preset", "ultrafast"], monkeypatch)
-    out = capsys.readouterr().out
-    assert "realtime mode" in out and "tile" in out and "64x48" in out
 
 
 def test_device_agreement_compares_the_two_paths(tiny_model_path, make_clip, monkeypatch, capsys):
