@@ -262,18 +262,17 @@ class FrameEnhancer:
         self._exposure = ExposureNormaliser(options)
         self._noise_smoother = LogSmoother(options.smoothing_s)
         self._blocking_smoother = LogSmoother(options.smoothing_s)
-        self._temporal = TemporalFilter(options.temporal_strength, options.temporal_tolerance)
         self._threads = resolve_threads(options.threads)
-        self._device = None
-        if options.on_device or (options.on_device is None and hasattr(model, "predict_on_batch")
-                                 and _on_gpu()):
+        is_keras = hasattr(model, "predict_on_batch")  # as in `as_tile_model`
+        on_device = options.on_device if options.on_device is not None else is_keras and _on_gpu()
+        temporal, self._device = TemporalFilter, None
+        if on_device:
             from streamer.accelerator import DevicePasses, DeviceTemporalFilter
 
-            if not hasattr(model, "predict_on_batch"):
+            if not is_keras:
                 raise ValueError("`on_device` needs a keras.Model")
-            self._device = DevicePasses(model, options)
-            self._temporal = DeviceTemporalFilter(options.temporal_strength,
-                                                  options.temporal_tolerance)
+            temporal, self._device = DeviceTemporalFilter, DevicePasses(model, options)
+        self._temporal = temporal(options.temporal_strength, options.temporal_tolerance)
 
     @property
     def on_device(self) -> bool:
