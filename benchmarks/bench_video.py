@@ -4,7 +4,8 @@ On one generated clip per size (or on `--clip`, e.g. a noisy one), in one run:
 
 - passthrough: decode + encode through the same threaded pipeline, no enhancement;
 - model-only: the frames' tiles through the generator in full batches, no I/O;
-- enhancer-only: `Enhancer.enhance` on frames in memory (model plus exposure, tiling or
+- enhancer-only: `Enhancer.enhance` on frames in memory, called as the engine calls it
+  (`streamer.pipeline.enhance_calls`; model plus exposure, tiling or
   guided upsampling), no I/O;
 - end-to-end: `enhance_video_file` (what `enhance-video` runs), model warmed up;
 - ratio: end-to-end ÷ min(model-only, passthrough): 1.0 means the stages overlap
@@ -33,6 +34,7 @@ from rich.table import Table
 from gan.model_io import DEFAULT_MODEL_PATH, load_generator, resolve_precision
 from streamer.engine import enhance_video_file, frames_per_call
 from streamer.inference import EnhanceOptions, as_tile_model, create_enhancer
+from streamer.pipeline import enhance_calls
 from streamer.realtime import work_shape
 from streamer.sink import EncoderOptions
 from streamer.source import VideoSource
@@ -148,10 +150,12 @@ def enhancer_only_fps(enhancer, frames: list[np.ndarray], options: EnhanceOption
     per_call = frames_per_call(width, height, options)
     enhancer.reset()
 
-    def run() -> None:
-        for start in range(0, len(frames), per_call):
-            chunk = frames[start:start + per_call]
-            enhancer.enhance(chunk, [(start + i) / 30 for i in range(len(chunk))])
+    def run() -> None:  # as the engine calls it: the halves of consecutive calls overlap
+        calls = ((frames[start:start + per_call],
+                  [(start + i) / 30 for i in range(len(frames[start:start + per_call]))])
+                 for start in range(0, len(frames), per_call))
+        for _ in enhance_calls(enhancer, calls):
+            pass
 
     return len(frames) / timed(run)
 

@@ -37,6 +37,7 @@ ops = keras.ops
 _LUMA = (0.299, 0.587, 0.114)  # OpenCV's RGB → YCrCb (BT.601)
 _CHROMA_SCALE = (0.713, 0.564)  # Cr = (R - Y)·0.713 + 128, Cb = (B - Y)·0.564 + 128
 _FROM_CHROMA = (1.403, -0.714, -0.344, 1.773)  # YCrCb → RGB
+_GRAY_WEIGHTS = (9798, 19235, 3735)  # OpenCV 5's RGB → grey for uint8, in 1/2¹⁵
 
 
 def fits(frame: np.ndarray, options: EnhanceOptions) -> bool:
@@ -54,6 +55,11 @@ def fits(frame: np.ndarray, options: EnhanceOptions) -> bool:
     return height * width <= MOST_PIXELS and height % 2 == 0 and width % 2 == 0 \
         and shortest >= 2 * (options.overlap // 2 + SIZE_MULTIPLE) \
         and shortest // 2 >= max(options.guide_radius, options.chroma_radius)
+
+
+def to_host(frames: Sequence[Tensor | np.ndarray]) -> list[np.ndarray]:
+    """Frames left on the device, fetched as NumPy arrays in order (NumPy ones as they are)."""
+    return [f if isinstance(f, np.ndarray) else ops.convert_to_numpy(f) for f in frames]
 
 
 def compile_function(function: Callable) -> Callable:
@@ -78,9 +84,9 @@ class DevicePasses:
     to three, however the engine groups its frames (batches of several frames compiled
     once per batch length too: nine on 100 frames of the dashcam clip, each costing
     seconds of XLA compilation on a GPU, where one 1080p frame a call already fills it).
-    The calls are all dispatched before any result is fetched, so on JAX the copies back
-    overlap the work of the frames after. A folder of photos compiles one per size, so
-    only the `KEPT` most recent functions are kept.
+    Nothing is fetched: on JAX the calls return at once, the device works through them
+    while the CPU goes on, and the results stay there for the temporal average. A folder
+    of photos compiles one per size, so only the `KEPT` most recent functions are kept.
     """
 
     KEPT = 16
@@ -89,14 +95,15 @@ class DevicePasses:
         self.model, self.options = model, options
         self._compiled: dict[tuple, Callable] = {}
 
-    def __call__(self, work: Sequence[FrameWork]) -> list[np.ndarray]:
-        results: list[np.ndarray] = [w.normalised for w in work]  # frames that are not dark
-        dispatched = [(i, self._function(w)(w.frame[None], w.lut[None].astype(np.float32),
-                                             np.float32([w.strength]),
-                                             np.float32([w.half_weight])))
-                      for i, w in enumerate(work) if w.grids]
-        for i, output in dispatched:
-            results[i] = ops.convert_to_numpy(output)[0]
+    def __call__(self, work: Sequence[FrameWork]) -> list[Tensor | np.ndarray]:
+        """Each frame's result, dispatched and left on the device (`to_host` fetches them);
+        the exposure-normalised frame for frames that are not dark."""
+        results: list[Tensor | np.ndarray] = [w.normalised for w in work]
+        for i, w in enumerate(work):
+            if w.grids:
+                results[i] = self._function(w)(w.frame[None], w.lut[None].astype(np.float32),
+                                               np.float32([w.strength]),
+                                               np.float32([w.half_weight]))[0]
         return results
 
     def _function(self, work: FrameWork) -> Callable:
@@ -249,6 +256,20 @@ class DeviceTemporalFilter(TemporalFilter):
         self._mix = compile_function(self._mix_frame)
         self._start = compile_function(lambda frame: ops.cast(frame, "float32"))
         self._round = compile_function(lambda result: ops.cast(_levels(result), "uint8"))
+        self._luma = compile_function(_gray)
+
+    def grays(self, frames: Sequence[Tensor | np.ndarray], map_: Callable = map) -> list[Tensor]:
+        """Dispatched on the device, where the frames are; `filter` fetches them (a third
+        of the frames' bytes)."""
+        return [self._luma(frame) for frame in frames]
+
+    def filter(self, frames: Sequence[Tensor | np.ndarray], timestamps: Sequence[float | None],
+               map_: Callable = map, bands: int = 1, grays: Sequence | None = None
+               ) -> list[np.ndarray]:
+        """`TemporalFilter.filter` of frames on the device (or not): every average is
+        dispatched before the first result is fetched."""
+        grays = to_host(self.grays(frames) if grays is None else grays)
+        return to_host(super().filter(frames, timestamps, map_, bands, grays))
 
     def _motion(self, pair: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
         return self._small_motion(pair)
@@ -259,8 +280,8 @@ class DeviceTemporalFilter(TemporalFilter):
             return self._start(frame)
         return self._mix(frame, self._result, flow)
 
-    def _as_frame(self, result: Tensor) -> np.ndarray:
-        return ops.convert_to_numpy(self._round(result))
+    def _as_frame(self, result: Tensor) -> Tensor:
+        return self._round(result)  # fetched by `filter`, once all are dispatched
 
     def _mix_frame(self, frame: Tensor, previous: Tensor, small_flow: Tensor) -> Tensor:
         """`TemporalFilter._average_rows` for a whole frame: uint8 `frame`, the previous
@@ -277,6 +298,15 @@ class DeviceTemporalFilter(TemporalFilter):
         disagreement = _gaussian_blur(ops.mean(ops.abs(history - current), axis=-1), self._kernel)
         share = ops.clip(1.0 - disagreement / self.tolerance, 0.0, 1.0) * inside * self.strength
         return current + (history - current) * share[..., None]
+
+
+def _gray(frame: Tensor) -> Tensor:
+    """OpenCV's uint8 RGB → grey (`cv2.cvtColor`): its integer weights, rounded (exact
+    for opencv-python 5; 4.x weighs in 1/2¹⁴, a level apart on ~0.2 % of pixels)."""
+    rgb = ops.cast(frame, "int32")
+    weighted = rgb[..., 0] * _GRAY_WEIGHTS[0] + rgb[..., 1] * _GRAY_WEIGHTS[1] \
+        + rgb[..., 2] * _GRAY_WEIGHTS[2]
+    return ops.cast((weighted + (1 << 14)) // (1 << 15), "uint8")
 
 
 def _sample_bilinear(image: Tensor, x: Tensor, y: Tensor) -> Tensor:

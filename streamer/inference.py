@@ -295,6 +295,14 @@ class FrameEnhancer:
                 averaging its frames along the motion; None treats each frame as an
                 independent image.
         """
+        return self.finish(self.start(frames, timestamps))
+
+    def start(self, frames: Sequence[np.ndarray],
+              timestamps: Sequence[float | None] | None = None) -> StartedCall:
+        """The first half of `enhance`: exposure, noise measures and the generator's passes
+        (on a GPU only dispatched: they run while the caller goes on). `finish` completes
+        it; calls must be finished in the order they were started, and a call may be
+        finished on another thread while the next one starts (`streamer.pipeline.enhance_calls`)."""
         timestamps = check_timestamps(frames, timestamps)
         with thread_map(self._threads) as map_:
             exposed = self._exposure(frames, timestamps, map_)
@@ -302,12 +310,25 @@ class FrameEnhancer:
             work = [self._plan(frame, *exposure, measure, t) for frame, exposure, measure, t
                     in zip(frames, exposed, measures, timestamps, strict=True)]
             results = self._passes(work, map_)
-            if self.options.temporal_strength == 0:
-                return results
             # Photos (no timestamp) and bright frames (strength 0: their exposure curve alone,
             # as in realtime mode) pass as they are and end the history.
             steady = [t if w.strength > 0 else None for w, t in zip(work, timestamps, strict=True)]
-            return self._temporal.filter(results, steady, map_, bands=self._threads)
+            grays = self._temporal.grays(results, map_) \
+                if self.options.temporal_strength > 0 else None
+        return StartedCall(results, steady, grays)
+
+    def finish(self, call: StartedCall) -> list[np.ndarray]:
+        """The enhanced frames of a `start`ed call: the temporal average, and on a GPU the
+        results fetched."""
+        if call.grays is None:
+            if self._device is None:
+                return call.results
+            from streamer.accelerator import to_host
+
+            return to_host(call.results)
+        with thread_map(self._threads) as map_:
+            return self._temporal.filter(call.results, call.timestamps, map_,
+                                         bands=self._threads, grays=call.grays)
 
     def _passes(self, work: list[FrameWork], map_: Callable) -> list[np.ndarray]:
         """Each frame's enhanced result before the temporal filter: on the device when the
@@ -341,6 +362,15 @@ class FrameEnhancer:
         half = 0.0 if half < 0.05 else 1.0 if half > 0.95 else half  # a 5 % share: not a pass
         return FrameWork(frame, lut, normalised, strength, half_weight=half,
                           photo=timestamp is None, options=o)
+
+
+@dataclass(frozen=True)
+class StartedCall:
+    """A `FrameEnhancer` call between `start` and `finish`."""
+
+    results: list  # each frame's result before the temporal filter (on a GPU, still there)
+    timestamps: list[float | None]  # None where the frame ends the temporal history
+    grays: list | None  # the results' grey copies for the optical flow; None: no filter
 
 
 def _measure(exposure: tuple[np.ndarray, np.ndarray, float]) -> tuple[float, float] | None:

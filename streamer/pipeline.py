@@ -18,11 +18,15 @@ output is finalised whatever happened here: see `streamer.engine`.
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+
+import numpy as np
 
 from streamer.frames import Frame
 from streamer.inference import Enhancer
@@ -150,17 +154,61 @@ def _capture(run: _Run, frames: Iterable[Frame]) -> None:
 
 
 def _infer(run: _Run, enhancer: Enhancer, frames_per_call: int) -> None:
-    ended = False
-    while not ended:
-        batch, ended = _next_batch(run, frames_per_call)
-        if batch:
-            started = time.perf_counter()
-            outputs = enhancer.enhance([f.pixels for f in batch], [f.time for f in batch])
-            run.stats.stage_time("inference", time.perf_counter() - started, len(batch))
-            for frame, pixels in zip(batch, outputs, strict=True):
-                # On even after a halt: only a stopped writer refuses enhanced frames.
-                run.put("inference", frame.with_pixels(pixels), unless_stopped="writer")
+    def calls() -> Iterator[tuple[list[np.ndarray], list[float | None]]]:
+        ended = False
+        while not ended:
+            batch, ended = _next_batch(run, frames_per_call)
+            if batch:
+                batches.append(batch)
+                yield [f.pixels for f in batch], [f.time for f in batch]
+
+    batches: collections.deque[list[Frame]] = collections.deque()
+    for outputs, seconds in enhance_calls(enhancer, calls()):
+        batch = batches.popleft()
+        run.stats.stage_time("inference", seconds, len(batch))
+        for frame, pixels in zip(batch, outputs, strict=True):
+            # On even after a halt: only a stopped writer refuses enhanced frames.
+            run.put("inference", frame.with_pixels(pixels), unless_stopped="writer")
     run.put("inference", END, unless_stopped="writer")
+
+
+def enhance_calls(enhancer: Enhancer, calls: Iterable[tuple[Sequence[np.ndarray], Sequence]]
+                  ) -> Iterator[tuple[list[np.ndarray], float]]:
+    """`enhancer.enhance(frames, timestamps)` for each of `calls`, in order, with the
+    seconds each took.
+
+    An enhancer that enhances in two halves (`start`, `finish`: `FrameEnhancer`) finishes
+    each call on a helper thread while the next call starts here. On a GPU, where the first
+    half leaves the generator's work running on the device, that work then overlaps the
+    CPU's: the optical flow and the fetching of one call, the exposure and noise measures
+    of the next. If a call fails to start, the one before it is still finished first.
+    """
+    if not hasattr(enhancer, "start"):
+        for frames, timestamps in calls:
+            started = time.perf_counter()
+            outputs = enhancer.enhance(frames, timestamps)
+            yield outputs, time.perf_counter() - started
+        return
+
+    def finish(call: object, seconds: float) -> tuple[list[np.ndarray], float]:
+        started = time.perf_counter()
+        return enhancer.finish(call), seconds + time.perf_counter() - started
+
+    with ThreadPoolExecutor(1, thread_name_prefix="streamer-finish") as helper:
+        pending: Future | None = None
+        for frames, timestamps in calls:
+            started = time.perf_counter()
+            try:
+                call = enhancer.start(frames, timestamps)
+            except BaseException:
+                if pending is not None:
+                    yield pending.result()
+                raise
+            if pending is not None:
+                yield pending.result()
+            pending = helper.submit(finish, call, time.perf_counter() - started)
+        if pending is not None:
+            yield pending.result()
 
 
 def _next_batch(run: _Run, size: int) -> tuple[list[Frame], bool]:

@@ -59,17 +59,23 @@ class TemporalFilter:
         """The filtered frame (uint8 RGB) for the enhanced `frame` shown at `timestamp` s."""
         return self.filter([frame], [timestamp])[0]
 
+    def grays(self, frames: Sequence[np.ndarray], map_: Callable = map) -> list[np.ndarray]:
+        """The grey copies of the (unfiltered) frames the optical flow is computed on."""
+        return list(map_(_gray, frames))
+
     def filter(self, frames: Sequence[np.ndarray], timestamps: Sequence[float | None],
-               map_: Callable = map, bands: int = 1) -> list[np.ndarray]:
+               map_: Callable = map, bands: int = 1, grays: Sequence[np.ndarray] | None = None
+               ) -> list[np.ndarray]:
         """The filtered frames, in order. A frame without a timestamp passes as it is and
         ends the history.
 
-        The optical flow of each pair of frames needs only the unfiltered frames, so the
-        flows are computed through `map_` (a thread pool's `map` computes them in parallel).
-        The averaging needs the previous result, so frames are averaged in order, each in
-        up to `bands` horizontal bands through `map_`.
+        The optical flow of each pair of frames needs only the unfiltered frames (their
+        `grays`, made here when not given), so the flows are computed through `map_` (a
+        thread pool's `map` computes them in parallel). The averaging needs the previous
+        result, so frames are averaged in order, each in up to `bands` horizontal bands
+        through `map_`.
         """
-        grays = list(map_(_gray, frames))
+        grays = self.grays(frames, map_) if grays is None else grays
         pairs = []  # (this frame's gray, the previous frame's) where the history carries on
         previous = (self._gray, self._time)
         for frame, gray, timestamp in zip(frames, grays, timestamps, strict=True):

@@ -3,12 +3,13 @@ OpenCV path gives, and stand aside where it cannot."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from gan.metrics import psnr_ssim
 from gan.model_io import load_generator
-from streamer.accelerator import DeviceTemporalFilter, fits
+from streamer.accelerator import DeviceTemporalFilter, fits, to_host
 from streamer.inference import MOST_PIXELS, EnhanceOptions, FrameEnhancer, create_enhancer
 from streamer.synthetic import dark_frames
 from streamer.temporal import TemporalFilter
@@ -69,6 +70,13 @@ def test_temporal_average_on_the_device_matches_the_cpu_one():
     assert np.abs(got[-1].astype(int) - frames[-1]).mean() > 3  # it did average
     smaller = [f[:200, :300] for f in frames[:2]]  # a new size compiles anew
     assert [f.shape for f in device.filter(smaller, timestamps[:2])] == [(200, 300, 3)] * 2
+
+
+def test_grey_copies_on_the_device_are_opencvs():
+    frames = [np.random.default_rng(i).integers(0, 256, (90, 120, 3), np.uint8) for i in range(2)]
+    got = to_host(DeviceTemporalFilter().grays(frames))
+    for frame, gray in zip(frames, got, strict=True):
+        np.testing.assert_array_equal(gray, cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
 
 
 def test_frames_the_device_cannot_take_go_through_tiles(shipped_model):

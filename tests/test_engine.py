@@ -45,11 +45,11 @@ def test_stop_event_finalises_a_shorter_output(make_clip, tmp_path, no_thread_le
     options = EnhanceOptions(tile=32, overlap=8, batch_size=2)
 
     class StopAfterTen(FrameEnhancer):
-        def enhance(self, frames, timestamps=None):
+        def start(self, frames, timestamps=None):
             self.seen = getattr(self, "seen", 0) + len(frames)
             if self.seen >= 10:
                 stop.set()
-            return super().enhance(frames, timestamps)
+            return super().start(frames, timestamps)
 
     result = enhance_video_file(clip, out, StopAfterTen(lambda x: x, options), options, stop=stop)
     assert result.stopped and 0 < result.frames_written < 200
@@ -62,7 +62,7 @@ def test_an_output_being_replaced_stays_whole_until_the_new_one_is_finalised(mak
     options = EnhanceOptions(tile=32, overlap=8, batch_size=2)
 
     class FailAtOnce(FrameEnhancer):
-        def enhance(self, frames, timestamps=None):
+        def start(self, frames, timestamps=None):
             assert out.read_bytes() == b"the previous output"  # nothing written over it yet
             raise RuntimeError("model crashed")
 

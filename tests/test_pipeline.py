@@ -10,7 +10,7 @@ import pytest
 
 from streamer.frames import Frame
 from streamer.inference import EnhanceOptions, FrameEnhancer
-from streamer.pipeline import StageError, run_pipeline
+from streamer.pipeline import StageError, enhance_calls, run_pipeline
 from streamer.stats import PipelineStats
 
 BITS = 8
@@ -117,6 +117,51 @@ def test_a_failing_stage_stops_everything(stage, source, enhancer, writer, messa
     assert message in str(error) and isinstance(error.__cause__, Exception)
     if written is not None:
         assert [f.index for f in sink.frames] == list(range(written))
+
+
+class TwoHalves:
+    """An enhancer in halves (as `FrameEnhancer`): each call's `finish` waits until the
+    next call has started, which only a `finish` on another thread lets happen; `start`
+    fails on call number `fail_at`."""
+
+    def __init__(self, fail_at: int = 10**9) -> None:
+        self.started: list[threading.Event] = []
+        self.fail_at = fail_at
+        self.finished_on: set[str] = set()
+
+    def start(self, frames, timestamps=None):
+        if len(self.started) + 1 == self.fail_at:
+            raise ValueError("bad frame")
+        if self.started:
+            self.started[-1].set()
+        self.started.append(threading.Event())
+        return len(self.started) - 1, list(frames)
+
+    def finish(self, call):
+        number, frames = call
+        last = number == self.fail_at - 2  # nothing starts after it
+        assert last or self.started[number].wait(5), "the next call did not start meanwhile"
+        self.finished_on.add(threading.current_thread().name)
+        return [f + number for f in frames]
+
+    def enhance(self, frames, timestamps=None):
+        return self.finish(self.start(frames, timestamps))
+
+    def reset(self) -> None:
+        pass
+
+
+def test_the_halves_of_consecutive_calls_overlap(no_thread_leak):
+    enhancer = TwoHalves(fail_at=6)
+    calls = [([np.full(2, i)], [None]) for i in range(8)]
+    outputs = []
+    with pytest.raises(ValueError, match="bad frame"):
+        for frames, seconds in enhance_calls(enhancer, calls):
+            outputs.append(frames[0].tolist())
+            assert seconds >= 0
+    # in order; the call before the failing one was still finished and handed on
+    assert outputs == [[2 * i] * 2 for i in range(5)]
+    assert {name.split("_")[0] for name in enhancer.finished_on} == {"streamer-finish"}
 
 
 def test_stop_event_ends_an_endless_source_cleanly(no_thread_leak):
