@@ -15,6 +15,14 @@ from streamer.synthetic import dark_frames
 from streamer.temporal import TemporalFilter
 
 
+@pytest.fixture(autouse=True)
+def opencv_threads():
+    """The device path turns OpenCV's own threads off, process-wide: restored after."""
+    threads = cv2.getNumThreads()
+    yield
+    cv2.setNumThreads(threads)
+
+
 @pytest.fixture(scope="module")
 def shipped_model():
     return load_generator(None, precision="float32")
@@ -98,10 +106,13 @@ def test_frames_the_device_cannot_take_go_through_tiles(shipped_model):
 def test_the_path_follows_the_device_without_a_flag(shipped_model, monkeypatch):
     import streamer.inference
 
+    cv2.setNumThreads(2)
     monkeypatch.setattr(streamer.inference, "_on_gpu", lambda: False)
     assert not create_enhancer(shipped_model, EnhanceOptions()).on_device
+    assert cv2.getNumThreads() == 2  # the CPU path leaves OpenCV's threads alone
     monkeypatch.setattr(streamer.inference, "_on_gpu", lambda: True)
     assert create_enhancer(shipped_model, EnhanceOptions()).on_device
+    assert cv2.getNumThreads() == 1  # a frame a thread already
     assert not create_enhancer(lambda batch: batch, EnhanceOptions()).on_device  # not Keras
     assert not create_enhancer(shipped_model, EnhanceOptions(on_device=False)).on_device
     with pytest.raises(ValueError, match="keras.Model"):
