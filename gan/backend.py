@@ -37,8 +37,29 @@ def _import_keras_quietly():
         os.close(devnull)
 
 
+def _keep_compiled_code() -> None:
+    """On JAX, keep XLA's compiled code on disk between runs (JAX's persistent compilation
+    cache) in `$LOWLIGHT_CACHE_DIR`, else `~/.cache/lowlight-enhancer/xla`; an empty
+    `LOWLIGHT_CACHE_DIR`, or a cache folder of the user's own, leaves JAX as it is.
+
+    On a GPU each function of the quality mode compiles for seconds (XLA tries several
+    kernels), so `enhance-video` spends most of a short clip's run compiling. JAX stores
+    only what took a second or more to compile: nothing on a CPU.
+    """
+    import jax
+
+    folder = os.environ.get("LOWLIGHT_CACHE_DIR")
+    if folder is None:
+        cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(cache_home, "lowlight-enhancer", "xla")
+    if folder and not jax.config.jax_compilation_cache_dir:
+        jax.config.update("jax_compilation_cache_dir", folder)
+
+
 _choose_backend()
 keras = _import_keras_quietly()
+if keras.backend.backend() == "jax":
+    _keep_compiled_code()
 
 
 @contextmanager

@@ -127,3 +127,20 @@ def test_compiled_functions_are_bounded(shipped_model, monkeypatch):
     for width in (64, 72, 80):  # photos of three sizes
         enhancer.enhance(night(1, width, 48, 0.0))
     assert [key[0][1] for key in enhancer._device._compiled] == [72, 80]
+
+
+@pytest.mark.parametrize("setting, kept", [("{tmp}", True), ("", False)])
+def test_jax_keeps_compiled_code_between_runs(tmp_path, setting, kept):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    script = ("import gan.backend, jax; print(jax.config.jax_compilation_cache_dir); "
+              "jax.jit(lambda x: x * 2)(1.0).block_until_ready()")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "LOWLIGHT_CACHE_DIR": setting.format(tmp=tmp_path),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # CPU compilations are quick
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert (run.stdout.strip() == str(tmp_path)) == kept
+    assert any(tmp_path.iterdir()) == kept
