@@ -2,9 +2,12 @@
 
     frames ──▶ [capture] ──q_decoded──▶ [inference] ──q_enhanced──▶ [writer] ──▶ write()
 
+(An enhancer in two halves, such as the quality mode, gets a helper thread inside the
+inference stage that finishes one call while the next starts: `enhance_calls`.)
+
 Queues are bounded, so memory stays flat however long the video. There is one stop
 event for the whole run (Ctrl-C, i.e. KeyboardInterrupt in the calling thread, or the
-caller's `stop`): capture ends at once, inference starts no new batch but hands on the one
+caller's `stop`): capture ends at once, inference starts no new batch but hands on the ones
 in flight, and the writer writes every frame already enhanced, up to the end-of-stream
 sentinel (nothing enhanced is thrown away). If a stage raises, the stages upstream of it
 stop at once and the ones downstream finish the frames they were already given, then meet
