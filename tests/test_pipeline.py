@@ -200,7 +200,8 @@ def test_queues_stay_bounded_with_a_slow_writer(no_thread_leak):
     assert stats.frames_in == stats.frames_out == 60
 
 
-def test_a_stop_writes_every_frame_already_enhanced():
+@pytest.mark.parametrize("halves", [False, True])
+def test_a_stop_writes_every_frame_already_enhanced(halves):
     enhanced = []
 
     class Counting:
@@ -211,9 +212,18 @@ def test_a_stop_writes_every_frame_already_enhanced():
         def reset(self):
             pass
 
+    class CountingInHalves(Counting):  # two calls in flight when the stop comes
+        def start(self, frames, timestamps=None):
+            return self.enhance(frames, timestamps)
+
+        def finish(self, call):
+            time.sleep(0.01)
+            return call
+
     stop, sink = threading.Event(), Collector(delay=0.02)  # the writer lags behind
     threading.Timer(0.3, stop.set).start()
-    result = run_pipeline([index_frame(i) for i in range(200)], Counting(), sink, stop=stop,
+    enhancer = CountingInHalves() if halves else Counting()
+    result = run_pipeline([index_frame(i) for i in range(200)], enhancer, sink, stop=stop,
                           frames_per_call=2, queue_size=8)
     assert result.stopped and 0 < result.frames_written < 200
     assert len(sink.frames) == len(enhanced) == result.frames_written  # none thrown away
