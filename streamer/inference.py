@@ -112,9 +112,10 @@ class EnhanceOptions:
             (σ: `estimate_noise` of the exposure-normalised frame, smoothed over time), so
             grain in the full-resolution guide is not carried into the result. Chosen on
             the validation scenes (never on the report set): +0.17 dB and +0.012 SSIM.
-        threads: quality mode: threads for the per-frame work around the model (tiling,
-            stitching, noise measures, the guided filters, optical flow), which NumPy and
-            OpenCV run outside the GIL; 0: one per CPU core, 1: none.
+        threads: threads for the per-frame work around the model (quality mode: tiling,
+            stitching, noise measures, the guided filters, optical flow; realtime mode:
+            exposure, the small copies, noise measures, guided upsampling), which NumPy
+            and OpenCV run outside the GIL; 0: one per CPU core, 1: none.
         on_device: quality mode: whole frames (not tiles), and the work around the model
             and the temporal average in functions compiled where the model runs
             (`streamer.accelerator`); None: when that is a GPU (on a CPU, tiles and

@@ -105,7 +105,8 @@ def test_arrays_of_one_tile_shape_share_batches_and_come_back_in_order():
     assert sorted(model.shapes) == [(2, 16, 8, 3), (2, 24, 8, 3), (4, 16, 8, 3)]
 
 
-def test_worker_threads_change_nothing_but_speed():
+@pytest.mark.parametrize("mode", ["quality", "realtime"])
+def test_worker_threads_change_nothing_but_speed(mode):
     # Frames of a noisy, panning video (both passes, the temporal filter) with a bright one
     # among them: the same bytes with one thread and with four.
     rng = np.random.default_rng(4)
@@ -116,8 +117,9 @@ def test_worker_threads_change_nothing_but_speed():
     times = [i / 25 for i in range(6)]
 
     def run(threads: int) -> list[np.ndarray]:
-        enhancer = FrameEnhancer(lambda x: np.tanh(1.5 * x),
-                                 EnhanceOptions(tile=64, overlap=16, threads=threads))
+        enhancer = create_enhancer(lambda x: np.tanh(1.5 * x),
+                                   EnhanceOptions(mode, tile=64, overlap=16, threads=threads,
+                                                  work_size=96))
         return enhancer.enhance(frames[:4], times[:4]) + enhancer.enhance(frames[4:], times[4:])
 
     serial, threaded = run(1), run(4)

@@ -20,8 +20,8 @@ BatchOption = Annotated[int, typer.Option("--batch-size", help="Tiles per model 
 TileOption = Annotated[int, typer.Option("--tile", help="Longest tile side in pixels (multiple of 8).")]
 OverlapOption = Annotated[int, typer.Option("--overlap", help="Pixels shared by neighbour tiles.")]
 ThreadsOption = Annotated[int, typer.Option(
-    "--threads", help="Quality mode: threads for the per-frame work around the model, a frame "
-    "each (0 = one per core).")]
+    "--threads", help="Threads for the per-frame work around the model, a frame each "
+    "(0 = one per core).")]
 TemporalOption = Annotated[float, typer.Option(
     "--temporal-strength", help="Temporal noise reduction: the share of the motion-compensated "
     "earlier frames kept where they agree with the new one (0 = off).")]
