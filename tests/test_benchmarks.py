@@ -72,3 +72,12 @@ def test_device_agreement_compares_the_two_paths(tiny_model_path, make_clip, mon
                monkeypatch)
     out = capsys.readouterr().out
     assert "3 frames of 96x64" in out and "device vs tiled PSNR" in out
+
+
+def test_bench_halves_compares_the_two_ways(tiny_model_path, make_clip, monkeypatch, capsys):
+    clip = make_clip("halves.mp4", count=5, size=(96, 64))
+    run_script("bench_halves.py", ["--clip", str(clip), "--rounds", "1",
+                                   "--model", str(tiny_model_path), "--precision", "float32"],
+               monkeypatch)
+    out = capsys.readouterr().out
+    assert "5 frames of 96x64" in out and "call after call" in out and "overlapped" in out
