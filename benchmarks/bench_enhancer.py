@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=EnhanceOptions.tile, help="longest tile side")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--threads", type=int, default=EnhanceOptions.threads,
-                        help="quality mode: threads for the per-frame work (0: one per core)")
+                        help="threads for the per-frame work (0: one per core)")
     parser.add_argument("--on-device", default="auto", choices=("auto", "yes", "no"),
                         help="quality mode: whole frames in one compiled function where the "
                              "model runs (auto: on a GPU)")

@@ -35,8 +35,8 @@ def main() -> None:
     height, width = frames[0].shape[:2]
     options = EnhanceOptions()
     per_call = frames_per_call(width, height, options)
-    calls = [(frames[i:i + per_call], [(i + k) / 30 for k in range(len(frames[i:i + per_call]))])
-             for i in range(0, len(frames), per_call)]
+    calls = [(frames[s:s + per_call], [t / 30 for t in range(s, min(s + per_call, len(frames)))])
+             for s in range(0, len(frames), per_call)]
     enhancer = create_enhancer(load_generator(args.model, precision=args.precision), options)
     for _ in enhance_calls(enhancer, calls):  # warm-up: every shape compiled
         pass

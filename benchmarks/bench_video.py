@@ -151,9 +151,8 @@ def enhancer_only_fps(enhancer, frames: list[np.ndarray], options: EnhanceOption
     enhancer.reset()
 
     def run() -> None:  # as the engine calls it: the halves of consecutive calls overlap
-        calls = ((frames[start:start + per_call],
-                  [(start + i) / 30 for i in range(len(frames[start:start + per_call]))])
-                 for start in range(0, len(frames), per_call))
+        calls = ((frames[s:s + per_call], [t / 30 for t in range(s, min(s + per_call, len(frames)))])
+                 for s in range(0, len(frames), per_call))
         for _ in enhance_calls(enhancer, calls):
             pass
 
@@ -177,7 +176,7 @@ def main() -> None:
                         default=EnhanceOptions.temporal_strength,
                         help="quality mode: temporal filter (0: off)")
     parser.add_argument("--threads", type=int, default=EnhanceOptions.threads,
-                        help="quality mode: threads for the per-frame work (0: one per core)")
+                        help="threads for the per-frame work (0: one per core)")
     parser.add_argument("--clip", type=Path, default=None,
                         help="measure on this video instead of generated clips (--sizes and "
                              "--frames are then its own)")

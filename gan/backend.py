@@ -44,7 +44,8 @@ def _keep_compiled_code() -> None:
 
     On a GPU each function of the quality mode compiles for seconds (XLA tries several
     kernels), so `enhance-video` spends most of a short clip's run compiling. JAX stores
-    only what took a second or more to compile: nothing on a CPU.
+    only what took a second or more to compile (little on a CPU). Its size is not bounded
+    (JAX's bound needs the `filelock` package): a few MB per frame size and set of passes.
     """
     import jax
 

@@ -37,7 +37,9 @@ ops = keras.ops
 _LUMA = (0.299, 0.587, 0.114)  # OpenCV's RGB → YCrCb (BT.601)
 _CHROMA_SCALE = (0.713, 0.564)  # Cr = (R - Y)·0.713 + 128, Cb = (B - Y)·0.564 + 128
 _FROM_CHROMA = (1.403, -0.714, -0.344, 1.773)  # YCrCb → RGB
-_GRAY_WEIGHTS = (9798, 19235, 3735)  # OpenCV 5's RGB → grey for uint8, in 1/2¹⁵
+# OpenCV's RGB → grey weights for uint8 and their shift: 5.x weighs in 1/2¹⁵, 4.x in 1/2¹⁴.
+_GRAY_WEIGHTS, _GRAY_SHIFT = ((9798, 19235, 3735), 15) if int(cv2.__version__.split(".")[0]) >= 5 \
+    else ((4899, 9617, 1868), 14)
 
 
 def fits(frame: np.ndarray, options: EnhanceOptions) -> bool:
@@ -301,12 +303,11 @@ class DeviceTemporalFilter(TemporalFilter):
 
 
 def _gray(frame: Tensor) -> Tensor:
-    """OpenCV's uint8 RGB → grey (`cv2.cvtColor`): its integer weights, rounded (exact
-    for opencv-python 5; 4.x weighs in 1/2¹⁴, a level apart on ~0.2 % of pixels)."""
+    """OpenCV's uint8 RGB → grey (`cv2.cvtColor`), exactly: its integer weights, rounded."""
     rgb = ops.cast(frame, "int32")
     weighted = rgb[..., 0] * _GRAY_WEIGHTS[0] + rgb[..., 1] * _GRAY_WEIGHTS[1] \
         + rgb[..., 2] * _GRAY_WEIGHTS[2]
-    return ops.cast((weighted + (1 << 14)) // (1 << 15), "uint8")
+    return ops.cast((weighted + (1 << (_GRAY_SHIFT - 1))) // (1 << _GRAY_SHIFT), "uint8")
 
 
 def _sample_bilinear(image: Tensor, x: Tensor, y: Tensor) -> Tensor:

@@ -169,7 +169,12 @@ class EnhanceOptions:
 
 
 class Enhancer(Protocol):
-    """What the pipeline needs from an enhancement mode."""
+    """What the pipeline needs from an enhancement mode.
+
+    An enhancer may also offer `start(frames, timestamps)` and `finish(started)`, the two
+    halves of `enhance` (as `FrameEnhancer` does): the engine then calls those instead,
+    overlapping consecutive calls (`streamer.pipeline.enhance_calls`).
+    """
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]: ...
@@ -275,7 +280,8 @@ class FrameEnhancer:
             temporal, self._device = DeviceTemporalFilter, DevicePasses(model, options)
             # The CPU work left is a frame a thread, so OpenCV's own threads only compete
             # with those and the encoder's: 1080p end to end on an H100 with 16 cores went
-            # from 44 to 50 fps (clean) and 36 to 39 fps (noisy), three rounds each.
+            # from 44 to 50 fps (clean) and 36 to 39 fps (noisy), three rounds each. (Process-
+            # wide: on such a machine every quality-mode enhancer takes this path.)
             cv2.setNumThreads(1)
         self._temporal = temporal(options.temporal_strength, options.temporal_tolerance)
 
@@ -332,14 +338,14 @@ class FrameEnhancer:
 
             return to_host(call.results)
         with thread_map(self._threads) as map_:
-            return self._temporal.filter(call.results, call.timestamps, map_,
+            return self._temporal.filter(call.results, call.steady, map_,
                                          bands=self._threads, grays=call.grays)
 
-    def _passes(self, work: list[FrameWork], map_: Callable) -> list[np.ndarray]:
+    def _passes(self, work: list[FrameWork], map_: Callable) -> list:
         """Each frame's enhanced result before the temporal filter: on the device when the
         model runs on a GPU (`streamer.accelerator`), else tiled, with the work around the
-        model on the threads of `map_`."""
-        results: list[np.ndarray | None] = [None] * len(work)
+        model on the threads of `map_` (on the device, the results are left there)."""
+        results: list = [None] * len(work)
         if self._device is not None:
             from streamer.accelerator import fits
 
@@ -374,7 +380,7 @@ class StartedCall:
     """A `FrameEnhancer` call between `start` and `finish`."""
 
     results: list  # each frame's result before the temporal filter (on a GPU, still there)
-    timestamps: list[float | None]  # None where the frame ends the temporal history
+    steady: list[float | None]  # the timestamps, None where a frame ends the temporal history
     grays: list | None  # the results' grey copies for the optical flow; None: no filter
 
 

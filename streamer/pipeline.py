@@ -184,7 +184,8 @@ def enhance_calls(enhancer: Enhancer, calls: Iterable[tuple[Sequence[np.ndarray]
     each call on a helper thread while the next call starts here. On a GPU, where the first
     half leaves the generator's work running on the device, that work then overlaps the
     CPU's: the optical flow and the fetching of one call, the exposure and noise measures
-    of the next. If a call fails to start, the one before it is still finished first.
+    of the next. If a call fails to start, the one before it is still finished first
+    (and if that fails too, its error is the one raised).
     """
     if not hasattr(enhancer, "start"):
         for frames, timestamps in calls:
@@ -207,9 +208,12 @@ def enhance_calls(enhancer: Enhancer, calls: Iterable[tuple[Sequence[np.ndarray]
                 if pending is not None:
                     yield pending.result()
                 raise
+            # Queued before the last call's outputs are handed on, so the helper goes on
+            # while the caller consumes them; one helper thread keeps the finishes in order.
+            finishing = helper.submit(finish, call, time.perf_counter() - started)
             if pending is not None:
                 yield pending.result()
-            pending = helper.submit(finish, call, time.perf_counter() - started)
+            pending = finishing
         if pending is not None:
             yield pending.result()
 
@@ -257,7 +261,7 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
         write: called with each enhanced `Frame`, in input order (e.g. `VideoSink.write`).
         stats: counters for a dashboard (a fresh one when None).
         queue_size: capacity of each queue, in frames.
-        frames_per_call: frames handed to `enhancer.enhance` together (tiles of all of
+        frames_per_call: frames handed to the enhancer together, a call (tiles of all of
             them are batched through the model).
         stop: set it from elsewhere to end the run early (a clean stop, not an error).
 
@@ -267,7 +271,8 @@ def run_pipeline(frames: Iterable[Frame], enhancer: Enhancer, write: Callable[[F
             stopping waits only for capture and the writer, which stop within a frame, so
             the caller may close the source and the sink; an inference call in flight then
             finishes on its own, daemon, thread, and Python waits at exit for the frame work
-            it had already queued on its worker threads: at most one call's).
+            it had already queued on its worker threads: at most two calls', the one starting and
+            the one finishing).
     """
     if queue_size < 1 or frames_per_call < 1:
         raise ValueError(f"`queue_size` and `frames_per_call` must be >= 1. "

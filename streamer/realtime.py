@@ -78,9 +78,7 @@ class RealtimeEnhancer:
         with thread_map(self._threads) as map_:
             work = [exposure[1:] for exposure in self._exposure(frames, timestamps, map_)]
             smalls = list(map_(self._small, work))
-            noises = map_(lambda full, small: None if small is None else
-                          max(estimate_noise(full, sample=4), NOISE_FLOOR), [w[0] for w in work],
-                          smalls)
+            noises = map_(_noise, [full for full, _ in work], smalls)
             eps = [None if noise is None else self._guide_eps(noise, t)
                    for noise, t in zip(noises, timestamps, strict=True)]
             dark = [to_signed(to_unit(s))[None] for s in smalls if s is not None]
@@ -123,3 +121,9 @@ class RealtimeEnhancer:
         full-resolution guide is then mostly grain."""
         o = self.options
         return max(o.guide_eps, o.guide_eps_noise * self._noise(noise, timestamp) ** 2)
+
+
+def _noise(full: np.ndarray, small: np.ndarray | None) -> float | None:
+    """An exposure-normalised frame's noise level (one band of rows in four, the realtime
+    budget); None for a frame that is not dark (`small` None: no generator)."""
+    return None if small is None else max(estimate_noise(full, sample=4), NOISE_FLOOR)
