@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 
@@ -128,6 +129,7 @@ class TwoHalves:
         self.started: list[threading.Event] = []
         self.fail_at = fail_at
         self.finished_on: set[str] = set()
+        self.finishing: dict[int, threading.Event] = collections.defaultdict(threading.Event)
 
     def start(self, frames, timestamps=None):
         if len(self.started) + 1 == self.fail_at:
@@ -139,6 +141,7 @@ class TwoHalves:
 
     def finish(self, call):
         number, frames = call
+        self.finishing[number].set()
         last = number == self.fail_at - 2  # nothing starts after it
         assert last or self.started[number].wait(5), "the next call did not start meanwhile"
         self.finished_on.add(threading.current_thread().name)
@@ -162,6 +165,14 @@ def test_the_halves_of_consecutive_calls_overlap(no_thread_leak):
     # in order; the call before the failing one was still finished and handed on
     assert outputs == [[2 * i] * 2 for i in range(5)]
     assert {name.split("_")[0] for name in enhancer.finished_on} == {"streamer-finish"}
+
+
+def test_the_next_call_finishes_while_the_last_outputs_are_handed_on(no_thread_leak):
+    enhancer = TwoHalves(fail_at=5)  # four calls: the fourth is the last
+    calls = [([np.full(2, i)], [None]) for i in range(4)]
+    for number, _ in enumerate(enhance_calls(enhancer, calls)):
+        if number < 3:  # a slow consumer: the helper is meanwhile on the next call
+            assert enhancer.finishing[number + 1].wait(5), f"call {number + 1} waited"
 
 
 def test_stop_event_ends_an_endless_source_cleanly(no_thread_leak):
