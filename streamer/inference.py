@@ -254,7 +254,10 @@ class FrameEnhancer:
     the temporal filter's average) runs in order; the rest of each frame's work runs on up
     to `options.threads` threads, a frame each, and the temporal average in bands of rows.
     Where the model runs on a GPU, the work from the exposure curve to the temporal
-    average runs there instead, on whole frames (`streamer.accelerator`).
+    average runs there instead, on whole frames (`streamer.accelerator`). Each call comes
+    in two halves, `start` and `finish`, which the engine overlaps from one call to the
+    next (`streamer.pipeline.enhance_calls`): on a GPU, the device then works while the
+    CPU does.
 
     Args:
         model: a generator (`keras.Model`) or any function mapping a float32 tile batch
