@@ -65,19 +65,14 @@ def test_bench_codec_compares_thread_types(make_clip, monkeypatch, capsys):
     assert "4 frames of 64x48" in out and "slice threads" in out and "frame threads" in out
 
 
-def test_device_agreement_compares_the_two_paths(tiny_model_path, make_clip, monkeypatch, capsys):
-    clip = make_clip("agree.mp4", count=3, size=(96, 64))
-    run_script("device_agreement.py", ["--clip", str(clip), "--frames", "3",
-                                       "--model", str(tiny_model_path), "--precision", "float32"],
-               monkeypatch)
+@pytest.mark.parametrize("script, args, expected", [
+    ("device_agreement.py", ["--frames", "3"], ["device vs tiled PSNR"]),
+    ("bench_halves.py", ["--rounds", "1"], ["call after call", "halves overlapped"]),
+])
+def test_clip_comparisons_print_both_sides(script, args, expected, tiny_model_path, make_clip,
+                                           monkeypatch, capsys):
+    clip = make_clip("clip.mp4", count=3, size=(96, 64))
+    run_script(script, ["--clip", str(clip), *args, "--model", str(tiny_model_path),
+                        "--precision", "float32"], monkeypatch)
     out = capsys.readouterr().out
-    assert "3 frames of 96x64" in out and "device vs tiled PSNR" in out
-
-
-def test_bench_halves_compares_the_two_ways(tiny_model_path, make_clip, monkeypatch, capsys):
-    clip = make_clip("halves.mp4", count=5, size=(96, 64))
-    run_script("bench_halves.py", ["--clip", str(clip), "--rounds", "1",
-                                   "--model", str(tiny_model_path), "--precision", "float32"],
-               monkeypatch)
-    out = capsys.readouterr().out
-    assert "5 frames of 96x64" in out and "call after call" in out and "overlapped" in out
+    assert all(text in out for text in ["3 frames of 96x64", *expected]), out
