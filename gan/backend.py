@@ -40,7 +40,8 @@ def _import_keras_quietly():
 def _keep_compiled_code() -> None:
     """On JAX, keep XLA's compiled code on disk between runs (JAX's persistent compilation
     cache) in `$LOWLIGHT_CACHE_DIR`, else `~/.cache/lowlight-enhancer/xla`; an empty
-    `LOWLIGHT_CACHE_DIR`, or a cache folder of the user's own, leaves JAX as it is.
+    `LOWLIGHT_CACHE_DIR`, a folder that cannot be made, or a cache folder of the user's own
+    leaves JAX as it is.
 
     On a GPU each function of the quality mode compiles for seconds (XLA tries several
     kernels), so `enhance-video` spends most of a short clip's run compiling. JAX stores
@@ -53,8 +54,13 @@ def _keep_compiled_code() -> None:
     if folder is None:
         cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         folder = os.path.join(cache_home, "lowlight-enhancer", "xla")
-    if folder and not jax.config.jax_compilation_cache_dir:
-        jax.config.update("jax_compilation_cache_dir", folder)
+    if not folder or jax.config.jax_compilation_cache_dir:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:  # e.g. a read-only home: JAX would warn at every compilation
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
 
 
 _choose_backend()

@@ -143,7 +143,8 @@ def test_compiled_functions_are_bounded(shipped_model, monkeypatch):
     assert [key[0][1] for key in enhancer._device._compiled] == [72, 80]
 
 
-@pytest.mark.parametrize("setting, kept", [("{tmp}", True), ("", False)])
+@pytest.mark.parametrize("setting, kept", [("{tmp}/xla", True), ("", False),
+                                           ("{tmp}/a-file/xla", False)])  # cannot be made
 def test_jax_keeps_compiled_code_between_runs(tmp_path, setting, kept):
     import os
     import subprocess
@@ -152,9 +153,12 @@ def test_jax_keeps_compiled_code_between_runs(tmp_path, setting, kept):
     pytest.importorskip("jax")
     script = ("import gan.backend, jax; print(jax.config.jax_compilation_cache_dir); "
               "jax.jit(lambda x: x * 2)(1.0).block_until_ready()")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "LOWLIGHT_CACHE_DIR": setting.format(tmp=tmp_path),
+    (tmp_path / "a-file").write_text("")
+    folder = setting.format(tmp=tmp_path)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "LOWLIGHT_CACHE_DIR": folder,
            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}  # CPU compilations are quick
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                          timeout=120, check=True)
-    assert (run.stdout.strip() == str(tmp_path)) == kept
-    assert any(tmp_path.iterdir()) == kept
+    assert (run.stdout.strip() == folder) == kept
+    assert (tmp_path / "xla").is_dir() == kept and any((tmp_path / "xla").glob("*")) == kept
+    assert "compilation cache" not in run.stderr  # no warning at each compilation
