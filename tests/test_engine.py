@@ -103,6 +103,34 @@ def test_a_failed_write_keeps_the_old_output_and_leaves_no_scratch_file(make_cli
     assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.parametrize("view", ["flipped rows", "mirrored", "cropped"])
+def test_the_sink_encodes_strided_views_as_their_pixels(make_clip, tmp_path, view):
+    """Plain rows are wrapped without a copy, other layouts copied: both encode the same."""
+    import av
+    import numpy as np
+
+    from streamer.frames import Frame
+    from streamer.sink import EncoderOptions, VideoSink
+    from streamer.source import VideoInfo
+
+    rng = np.random.default_rng(0)
+    whole = np.repeat(np.repeat(rng.integers(0, 256, (13, 17, 3), np.uint8), 4, 0), 4, 1)
+    pixels = {"flipped rows": whole[::-1], "mirrored": whole[:, ::-1],
+              "cropped": np.pad(whole, ((0, 4), (0, 8), (0, 0)))[:52, :68]}[view]
+    info, decoded = VideoInfo.from_path(make_clip("in.mp4", count=1, size=(68, 52))), []
+    for name, frame in (("view", pixels), ("copy", np.ascontiguousarray(pixels))):
+        out = tmp_path / f"{name}.mp4"
+        with VideoSink(out, info, EncoderOptions(crf=0, preset="ultrafast")) as sink:
+            sink.write(Frame(frame, 0, pts=None, time_base=None))
+        with av.open(str(out)) as container:
+            decoded.append(next(container.decode(video=0)).to_ndarray(format="rgb24"))
+    assert np.array_equal(decoded[0], decoded[1])
+    def error(reference):
+        return np.abs(decoded[0].astype(int) - reference).mean()
+
+    assert error(pixels) < 0.2 * error(pixels[::-1, ::-1])  # the view's pixels, in its order
+
+
 def test_a_failed_image_write_keeps_the_old_image(tmp_path, monkeypatch):
     import numpy as np
 
