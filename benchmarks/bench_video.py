@@ -61,12 +61,14 @@ def timed(function) -> float:
     return time.perf_counter() - started
 
 
-def model_only_fps(model, frames: int, width: int, height: int, options: EnhanceOptions) -> float:
+def model_only_fps(model, frames: int, width: int, height: int, options: EnhanceOptions,
+                   whole_frames: bool = False) -> float:
     """Frames per second of the generator alone: on the tiles of `frames` frames (quality),
-    or on their small copies, as many a call as the engine sends (realtime)."""
+    on whole frames (`whole_frames`: the quality mode's device path), or on their small
+    copies, as many a call as the engine sends (realtime)."""
     tile_model = as_tile_model(model)
     rng = np.random.default_rng(0)
-    if uses_device(model, options):
+    if whole_frames:
         return whole_frame_model_fps(model, frames, width, height, options)
     if options.mode == "realtime":
         per_call = frames_per_call(width, height, options)
@@ -79,11 +81,6 @@ def model_only_fps(model, frames: int, width: int, height: int, options: Enhance
     batch = batch.astype(np.float32)
     tile_model(batch)  # warm-up (tracing, allocation)
     return frames / timed(lambda: [tile_model(batch) for _ in range(calls)])
-
-
-def uses_device(model, options: EnhanceOptions) -> bool:
-    """Whether the quality mode runs whole frames on the device (`streamer.accelerator`)."""
-    return options.mode == "quality" and create_enhancer(model, options).on_device
 
 
 def whole_frame_model_fps(model, frames: int, width: int, height: int,
@@ -116,17 +113,19 @@ def bench_clip(model, clip: Path, options: EnhanceOptions, encoder: EncoderOptio
                                                          encoder=encoder))
 
     enhancer = create_enhancer(model, options)
+    whole_frames = getattr(enhancer, "on_device", False)  # the quality mode's device path
     warm_up = decoded[:frames_per_call(width, height, options)]  # every shape traced
     enhancer.enhance(warm_up, [i / 30 for i in range(len(warm_up))])
     best = {"passthrough": 0.0, "model-only": 0.0, "enhancer-only": 0.0, "end-to-end": 0.0}
     for _ in range(repeat):
         best["passthrough"] = max(best["passthrough"], run(PassThrough()))
         best["model-only"] = max(best["model-only"],
-                                 model_only_fps(model, frames, width, height, options))
+                                 model_only_fps(model, frames, width, height, options,
+                                                whole_frames))
         best["enhancer-only"] = max(best["enhancer-only"],
                                     enhancer_only_fps(enhancer, decoded, options))
         best["end-to-end"] = max(best["end-to-end"], run(enhancer))
-    return {"size": f"{width}x{height}", **best,
+    return {"size": f"{width}x{height}", "whole frames": whole_frames, **best,
             "ratio": best["end-to-end"] / min(best["model-only"], best["passthrough"]),
             "engine ratio": best["end-to-end"] / min(best["enhancer-only"], best["passthrough"]),
             "vs serial": best["end-to-end"] * (1 / best["enhancer-only"] + 1 / best["passthrough"])}
@@ -193,24 +192,27 @@ def main() -> None:
                              on_device=ON_DEVICE[args.on_device])
     encoder = EncoderOptions(preset=args.preset)
     model = load_generator(args.model, precision=args.precision, fold=not args.no_fold)
-    clip = args.clip.name if args.clip else f"{args.frames} frames"
-    tiling = "whole frames on the device" if uses_device(model, options) else f"tile {args.tile}"
-    table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
-                        f"{clip}, batch {args.batch_size}, {tiling}, "
-                        f"{resolve_threads(args.threads)} thread(s)"
-                        f"{', BatchNorm kept' if args.no_fold else ''}")
-    for column in ("size", "passthrough fps", "model-only fps", "enhancer-only fps",
-                   "end-to-end fps", "ratio", "engine ratio", "vs serial"):
-        table.add_column(column, justify="right")
     with tempfile.TemporaryDirectory() as folder:
         clips = [args.clip] if args.clip else [
             generated_clip(Path(folder), *parse_size(size), args.frames)
             for size in args.sizes.split(",")]
-        for clip in clips:
-            result = bench_clip(model, clip, options, encoder, Path(folder), args.repeat)
-            table.add_row(result.pop("size"), *(f"{result[k]:.2f}" for k in
-                                  ("passthrough", "model-only", "enhancer-only", "end-to-end",
-                                   "ratio", "engine ratio", "vs serial")))
+        results = [bench_clip(model, clip, options, encoder, Path(folder), args.repeat)
+                   for clip in clips]
+    described = args.clip.name if args.clip else f"{args.frames} frames"
+    tiling = ("whole frames on the device" if results[0]["whole frames"]
+              else f"tile {args.tile}")
+    table = Table(title=f"{args.model.name}, {args.mode} mode, {resolve_precision(args.precision)}, "
+                        f"{described}, batch {args.batch_size}, {tiling}, "
+                        f"{resolve_threads(args.threads)} thread(s)"
+                        f"{', BatchNorm kept' if args.no_fold else ''}")
+    columns = ("passthrough", "model-only", "enhancer-only", "end-to-end", "ratio",
+               "engine ratio", "vs serial")
+    table.add_column("size", justify="right")
+    for column in columns:
+        table.add_column(column + (" fps" if column.endswith(("through", "only", "end")) else ""),
+                         justify="right")
+    for result in results:
+        table.add_row(result["size"], *(f"{result[k]:.2f}" for k in columns))
     Console(width=140).print(table)
 
 

@@ -165,6 +165,8 @@ def _infer(run: _Run, enhancer: Enhancer, frames_per_call: int) -> None:
                 batches.append(batch)
                 yield [f.pixels for f in batch], [f.time for f in batch]
 
+    # Outputs come back in call order, up to two calls behind: the queue pairs them with
+    # their frames (timestamps, capture times) without handing `Frame`s to the enhancer.
     batches: collections.deque[list[Frame]] = collections.deque()
     for outputs, seconds in enhance_calls(enhancer, calls()):
         batch = batches.popleft()
