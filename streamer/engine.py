@@ -19,7 +19,7 @@ from gan.errors import UserError
 from streamer.inference import MOST_PIXELS, EnhanceOptions, Enhancer
 from streamer.pipeline import StageError, run_pipeline
 from streamer.sink import EncoderOptions, VideoSink
-from streamer.source import VideoSource
+from streamer.source import Span, VideoSource
 from streamer.stats import PipelineStats
 from streamer.threads import resolve_threads
 from streamer.tiles import plan_tiles
@@ -80,7 +80,8 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
                        options: EnhanceOptions, *, encoder: EncoderOptions | None = None,
                        stats: PipelineStats | None = None, queue_size: int = 8,
                        display: AbstractContextManager | None = None,
-                       stop: threading.Event | None = None) -> VideoResult:
+                       stop: threading.Event | None = None, span: Span = Span()
+                       ) -> VideoResult:
     """Enhance `input_path` into `output_path` (same frames, timing and audio).
 
     Args:
@@ -88,18 +89,21 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
         options: the enhancer's options (tile and batch sizes choose frames per model call).
         stats: counters to show while running (e.g. a `Dashboard` reading them).
         display: a context manager active while frames flow (the dashboard).
+        span: the part of the input to enhance (default: all of it).
 
     Raises:
-        UserError: unreadable input, or no frame decoded.
+        UserError: unreadable input, a span past its end, or no frame decoded.
         RunFailed: a stage crashed (the output holds the frames before the crash).
         RunInterrupted: Ctrl-C / SIGTERM (the output holds the frames so far).
     """
     output_path = Path(output_path)
-    with VideoSource(input_path) as source:
+    with VideoSource(input_path, span=span) as source:
         info = source.info
-        stats = stats if stats is not None else PipelineStats(total_frames=info.frame_count)
+        span.check(info)
+        total = span.frame_count(info)
+        stats = stats if stats is not None else PipelineStats(total_frames=total)
         enhancer.reset()
-        with VideoSink(output_path, info, encoder or EncoderOptions()) as sink:
+        with VideoSink(output_path, info, encoder or EncoderOptions(), span=span) as sink:
             try:
                 with display or nullcontext():
                     result = run_pipeline(source, enhancer, sink.write, stats=stats,
@@ -107,11 +111,11 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
                                           frames_per_call=frames_per_call(info.width, info.height, options))
             except StageError as exc:
                 sink.stop_early()
-                where = _how_far(output_path, sink.frames_written, info.frame_count)
+                where = _how_far(output_path, sink.frames_written, total)
                 raise RunFailed(f"{exc}; {where}") from exc
             except KeyboardInterrupt:
                 sink.stop_early()
-                where = _how_far(output_path, sink.frames_written, info.frame_count)
+                where = _how_far(output_path, sink.frames_written, total)
                 raise RunInterrupted(f"interrupted; {where}") from None
             if result.stopped:
                 sink.stop_early()

@@ -10,6 +10,7 @@ whole until then, and a sink that received no frames leaves no file and replaces
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import numpy as np
 from gan.errors import UserError
 from gan.frame_io import drop_scratch, finish_scratch, scratch_path
 from streamer.frames import Frame
-from streamer.source import VideoInfo
+from streamer.source import SPAN_SLACK, Span, VideoInfo
 
 RATE_CONTROL_CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9")
 # Checked here: x264 prints its own complaint about an unknown preset straight to stderr.
@@ -135,35 +136,51 @@ def check_audio_copy(source: Path, suffix: str) -> None:
 
 
 class _AudioCopier:
-    """Remuxes the input's first audio stream into the output, up to a given time."""
+    """Remuxes the input's first audio stream into the output, up to a given time.
 
-    def __init__(self, source: Path, output: av.container.OutputContainer) -> None:
+    From `begin` (seconds in the input; None: from the start) it copies the packets that
+    start there or later, `shift` seconds earlier (a `Span`'s).
+    """
+
+    def __init__(self, source: Path, output: av.container.OutputContainer, *,
+                 begin: float | None = None, shift: float = 0.0) -> None:
         self._input = av.open(str(source), metadata_errors="ignore")
         template = self._input.streams.audio[0]
         self._stream = output.add_stream_from_template(template)
+        self._begin, self._shift = begin, shift
+        if begin is not None:
+            self._input.seek(math.floor(begin * av.time_base), backward=True)
         self._packets: Iterator[av.Packet] = self._input.demux(template)
         self._pending: av.Packet | None = None
         self._output = output
 
     def copy_until(self, seconds: float | None) -> None:
-        """Mux packets that start before `seconds` (all remaining ones when None)."""
+        """Mux packets that start before `seconds` of the output (all remaining ones when
+        None)."""
         while True:
             packet = self._pending or self._next()
             if packet is None:
                 return
             if seconds is not None and packet.pts is not None \
-                    and packet.pts * packet.time_base > seconds:
+                    and packet.pts * packet.time_base - self._shift > seconds:
                 self._pending = packet
                 return
             self._pending = None
+            if self._shift:
+                ticks = math.floor(self._shift / packet.time_base)
+                packet.pts, packet.dts = max(0, packet.pts - ticks), max(0, packet.dts - ticks)
             packet.stream = self._stream
             self._output.mux(packet)
 
     def _next(self) -> av.Packet | None:
         try:
             for packet in self._packets:
-                if packet.dts is not None and packet.size:  # skip the demuxer's empty flush packets
-                    return packet
+                if packet.dts is None or not packet.size:  # the demuxer's empty flush packets
+                    continue
+                if self._begin is not None and (packet.pts is None or packet.pts
+                                                * packet.time_base < self._begin - SPAN_SLACK):
+                    continue  # before the span (the seek lands on or before it)
+                return packet
         except av.error.FFmpegError:  # a truncated input: keep what was copied
             pass
         return None
@@ -176,16 +193,18 @@ class VideoSink:
     """Encodes `Frame`s into `path` with the input's size, rate, time base and audio.
 
     Use as `with VideoSink(path, info, options) as sink: sink.write(frame)`. Leaving the
-    block normally copies the rest of the audio; leaving it by an exception (or after
-    `stop_early()`) keeps audio only up to the last frame. Either way the file is closed
-    properly and playable.
+    block normally copies the rest of the audio (of the `span`, whose frames `VideoSource`
+    yields); leaving it by an exception (or after `stop_early()`) keeps audio only up to
+    the last frame. Either way the file is closed properly and playable.
     """
 
     def __init__(self, path: str | Path, info: VideoInfo,
-                 options: EncoderOptions = EncoderOptions(), *, copy_audio: bool = True) -> None:
+                 options: EncoderOptions = EncoderOptions(), *, copy_audio: bool = True,
+                 span: Span = Span()) -> None:
         self.path = Path(path)
         self.info = info
         self.options = options
+        self.span = span
         self.copy_audio = copy_audio and info.has_audio
         self.frames_written = 0
         self.last_time: float | None = None
@@ -206,7 +225,9 @@ class VideoSink:
         try:
             self._add_video_stream()
             if self.copy_audio:
-                self._audio = _AudioCopier(self.info.path, self._container)
+                begin = self.span.bounds(self.info)[0] if self.span.start > 0 else None
+                self._audio = _AudioCopier(self.info.path, self._container, begin=begin,
+                                           shift=self.span.shift(self.info))
         except BaseException:
             self._container.close()
             drop_scratch(self._partial)
@@ -251,6 +272,11 @@ class VideoSink:
         if self._audio is not None:
             self._audio.copy_until(self.last_time)
 
+    def _audio_end(self) -> float | None:
+        """Where a complete output's audio ends, in its seconds (None: the input's end)."""
+        end = self.span.bounds(self.info)[1]
+        return None if end is None else end - self.span.shift(self.info)
+
     def stop_early(self) -> None:
         """Mark the output as cut short: audio is copied only up to the last frame written."""
         self._stopped_early = True
@@ -270,7 +296,8 @@ class VideoSink:
                     container.mux(packet)
                 if self._audio is not None:
                     frame_time = 1 / float(self.info.frame_rate)
-                    self._audio.copy_until(None if complete else self.last_time + frame_time)
+                    self._audio.copy_until(self._audio_end() if complete
+                                           else self.last_time + frame_time)
         except WRITE_ERRORS as exc:
             failure = exc
         finally:

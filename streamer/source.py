@@ -2,11 +2,13 @@
 
 Decoding is threaded (`thread_type="AUTO"`), the display rotation of phone videos is
 applied, and every pixel format (grey, 10-bit, ...) comes out as 8-bit RGB. A damaged
-or truncated file yields the frames that decode; the source records what was lost.
+or truncated file yields the frames that decode; the source records what was lost. A
+`Span` reads part of a file, as FFmpeg's `-ss` and `-t` do.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from streamer.frames import Frame
 
 DEFAULT_FRAME_RATE = Fraction(30)
 UNSPECIFIED = 2  # FFmpeg's AVCOL_*_UNSPECIFIED
+SPAN_SLACK = 1e-3  # seconds: a frame this close to a span's start or end counts as on it
 
 
 def _open_input(path: Path) -> av.container.InputContainer:
@@ -69,6 +72,7 @@ class VideoInfo:
         has_audio: whether an audio stream exists (it is copied to the output).
         colorspace, color_primaries, color_trc: FFmpeg's colour tags of the first frame
             (2 = unspecified); frames are decoded with this matrix and the output keeps it.
+        first_time: the first frame's timestamp in seconds (where a `Span` counts from).
     """
 
     path: Path
@@ -82,6 +86,7 @@ class VideoInfo:
     colorspace: int = UNSPECIFIED
     color_primaries: int = UNSPECIFIED
     color_trc: int = UNSPECIFIED
+    first_time: float = 0.0
 
     @classmethod
     def from_path(cls, path: str | Path) -> VideoInfo:
@@ -104,8 +109,58 @@ class VideoInfo:
                 frame_count=count or max(1, round(duration * float(rate))),
                 exact_count=count > 0, has_audio=bool(container.streams.audio),
                 colorspace=int(first.colorspace), color_primaries=int(first.color_primaries),
-                color_trc=int(first.color_trc),
+                color_trc=int(first.color_trc), first_time=float(first.time or 0.0),
             )
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video (from the frame count: an estimate where that is one)."""
+        return self.frame_count / float(self.frame_rate)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The part of a video to enhance: `duration` seconds (None: to the end) from `start`
+    seconds after its first frame, as FFmpeg's `-ss START -t DURATION`.
+
+    A part is written as a video of its own: its timestamps, audio included, start at 0.
+    """
+
+    start: float = 0.0
+    duration: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.start >= 0:
+            raise ValueError(f"`start` must be >= 0 seconds. Received: {self.start}")
+        if self.duration is not None and not self.duration > 0:
+            raise ValueError(f"`duration` must be > 0 seconds. Received: {self.duration}")
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.duration is None
+
+    def bounds(self, info: VideoInfo) -> tuple[float, float | None]:
+        """The span in the file's own seconds: (from, to); `to` is None for the end."""
+        begin = info.first_time + self.start
+        return begin, None if self.duration is None else begin + self.duration
+
+    def shift(self, info: VideoInfo) -> float:
+        """Seconds taken off every timestamp, so that the part starts at 0 (a part that
+        starts at the beginning keeps the file's own timestamps)."""
+        return 0.0 if self.start == 0 else self.bounds(info)[0]
+
+    def frame_count(self, info: VideoInfo) -> int:
+        """Frames expected in the span (an estimate where `info.frame_count` is one)."""
+        rate = float(info.frame_rate)
+        left = max(0, info.frame_count - math.ceil(self.start * rate - SPAN_SLACK))
+        return left if self.duration is None else min(left, math.ceil(self.duration * rate
+                                                                       - SPAN_SLACK))
+
+    def check(self, info: VideoInfo) -> None:
+        """`UserError` for a span that starts past the end of the video."""
+        if self.start > 0 and self.frame_count(info) == 0:
+            raise UserError(f"start {self.start:g} s is past the end of {info.path} "
+                            f"({info.duration:.2f} s long)")
 
 
 def _first_frame(container: av.container.InputContainer, stream
@@ -137,11 +192,15 @@ class VideoSource:
     Timestamps are kept (and forced strictly increasing, which encoders require);
     frames without one get a timestamp from the frame rate. Decoding errors do not
     stop the stream: `frames_read`, `decode_errors` and `lost_frames` say what happened.
+    With a `span`, the file is read from the keyframe before its start, and the frames
+    in it are yielded with `span.shift` taken off their timestamps.
     """
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, path: str | Path, *, span: Span = Span(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
         self.info = VideoInfo.from_path(self.path)
+        self.span = span
         self.frames_read = 0
         self.decode_errors = 0
         self._clock = clock
@@ -163,6 +222,8 @@ class VideoSource:
     @property
     def lost_frames(self) -> int:
         """Frames announced by the container, or damaged, that did not decode."""
+        if not self.span.whole:  # a part's frame count is an estimate
+            return self.decode_errors
         announced = self.info.frame_count if self.info.exact_count else self.frames_read
         return max(announced - self.frames_read, self.decode_errors)
 
@@ -173,11 +234,20 @@ class VideoSource:
         stream.thread_type = "AUTO"
         time_base = Fraction(stream.time_base or self.info.time_base)
         ticks_per_frame = 1 / (self.info.frame_rate * time_base)
+        begin, end = self.span.bounds(self.info)
+        shift = round(self.span.shift(self.info) / time_base)
+        if self.span.start > 0:
+            self._container.seek(math.floor(begin / time_base), stream=stream, backward=True)
         last_pts: int | None = None
         for av_frame in self._decoded(stream):
             pts = av_frame.pts
             if pts is None:
-                pts = round(self.frames_read * ticks_per_frame)
+                pts = round(self.frames_read * ticks_per_frame) + shift
+            if self.span.start > 0 and pts * time_base < begin - SPAN_SLACK:
+                continue  # decoded from the keyframe before the span
+            if end is not None and pts * time_base >= end - SPAN_SLACK:
+                return
+            pts = max(0, pts - shift) if shift else pts
             if last_pts is not None and pts <= last_pts:
                 pts = last_pts + 1
             last_pts = pts

@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 
 from gan.cli import run_app
-from gan.errors import exit_on_error
+from gan.errors import exit_on_error, option_errors
 from streamer.cli import common
 from streamer.dashboard import Dashboard
 from streamer.engine import RunInterrupted, enhance_video_file
 from streamer.inference import create_enhancer
 from streamer.sink import EncoderOptions, check_audio_copy, check_encoder
-from streamer.source import VideoInfo
+from streamer.source import Span, VideoInfo
 from streamer.stats import PipelineStats
 
 app = common.make_app("Enhance a low-light video: every frame, same timing, audio copied.")
@@ -38,6 +38,12 @@ def enhance_video(
                                      help="Constant rate factor (lower = better).")] = 18,
     preset: Annotated[str, typer.Option(help="Encoder speed preset.")] = "medium",
     precision: common.PrecisionOption = "auto",
+    start: Annotated[float, typer.Option(
+        "--start", min=0, help="Seconds into IN to start at (like FFmpeg's -ss): try settings "
+        "on a few seconds before enhancing it all.")] = 0.0,
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=0, help="Seconds of IN to enhance (like FFmpeg's -t); default: to "
+        "the end.")] = None,
     overwrite: common.OverwriteOption = False,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -46,17 +52,21 @@ def enhance_video(
         options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
                                          mode=mode, temporal_strength=temporal_strength, threads=threads)
         encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
+        with option_errors():
+            span = Span(start, duration)
         info = VideoInfo.from_path(input_path)
+        span.check(info)
         common.check_output_file(input_path, output_path, overwrite=overwrite)
         check_encoder(encoder, info.width, info.height, suffix=output_path.suffix)
         check_audio_copy(input_path, output_path.suffix)
         enhancer = create_enhancer(common.load_model(model, precision), options)
-        stats = PipelineStats(total_frames=info.frame_count)
+        stats = PipelineStats(total_frames=span.frame_count(info))
         dashboard = Dashboard(stats, quiet=quiet, title=f"{input_path} → {output_path} "
                               f"({common.where_it_runs(mode, precision)})")
         try:
             result = enhance_video_file(input_path, output_path, enhancer, options,
-                                        encoder=encoder, stats=stats, display=dashboard)
+                                        encoder=encoder, stats=stats, display=dashboard,
+                                        span=span)
         except RunInterrupted as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             raise SystemExit(130) from None

@@ -1,0 +1,81 @@
+"""Enhancing part of a video (`--start`, `--duration`): the right frames, at 0, with audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from probes import probe
+
+from streamer.cli.video import app
+from streamer.source import Span, VideoInfo, VideoSource
+
+FAST = ("--quiet", "--precision", "float32", "--preset", "ultrafast", "--batch-size", "4")
+
+
+def numbered_frames(count: int) -> list[np.ndarray]:
+    """Frames whose brightness tells them apart after H.264 (frame i: level 5 · i)."""
+    return [np.full((48, 64, 3), 5 * i, np.uint8) for i in range(count)]
+
+
+@pytest.fixture
+def clip(make_clip):
+    """2 s at 24 fps with 2 s of audio, a keyframe every 6 frames (so a seek lands mid-clip)."""
+    return make_clip("in.mp4", numbered_frames(48), fps=24, audio_s=2.0, options={"g": "6"})
+
+
+@pytest.mark.parametrize(("span", "first", "count"), [
+    (Span(1.0, 0.5), 24, 12),  # mid-clip, between keyframes' multiples of 6
+    (Span(0.3), 8, 40),  # 0.3 s is frame 7.2: the next frame is the first at or after it
+    (Span(0.0, 0.25), 0, 6),  # from the beginning: the file's own timestamps
+])
+def test_a_span_yields_its_frames_from_zero(clip, span, first, count):
+    with VideoSource(clip, span=span) as source:
+        frames = list(source)
+    levels = [round(float(f.pixels.mean()) / 5) for f in frames]
+    assert levels == list(range(first, first + count))
+    times = [float(f.pts * f.time_base) for f in frames]
+    shift = 0.0 if span.start == 0 else span.start
+    assert times == pytest.approx([i / 24 - shift for i in range(first, first + count)], abs=2e-3)
+    assert span.frame_count(source.info) == count
+    assert source.lost_frames == 0
+
+
+def test_enhance_video_writes_the_span_with_its_audio(clip, cli, tmp_path):
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, "--start", "1", "--duration", "0.5", *FAST)
+    assert result.exit_code == 0, result.output
+    written = probe(out)
+    assert written["frames"] == 12
+    assert written["times"] == pytest.approx([i / 24 for i in range(12)], abs=2e-3)
+    assert written["audio_codec"] == "aac" and abs(written["audio_s"] - 0.5) < 0.06
+
+
+def test_a_span_to_the_end_keeps_the_rest_of_the_audio(clip, cli, tmp_path):
+    out = tmp_path / "out.mp4"
+    assert cli(app, clip, out, "--start", "1.5", *FAST).exit_code == 0
+    written = probe(out)
+    assert written["frames"] == 12 and abs(written["audio_s"] - 0.5) < 0.06
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (("--start", "5"), 1, "start 5 s is past the end of"),
+    (("--duration", "0"), 1, "--duration must be > 0 seconds"),
+    (("--start", "-1"), 2, "--start"),
+])
+def test_a_span_outside_the_video_is_refused_before_work(clip, cli, tmp_path, args, code, message):
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, *args, *FAST)
+    assert result.exit_code == code and message in result.stderr
+    assert not out.exists()
+
+
+def test_the_span_is_measured_from_the_first_frame(make_clip):
+    """A stream whose first frame is at 10 s: `--start 1` is its frame at 11 s."""
+    from fractions import Fraction
+
+    late = make_clip("late.mp4", numbered_frames(24), fps=24, pts=[240 + i for i in range(24)],
+                     time_base=Fraction(1, 24))
+    assert VideoInfo.from_path(late).first_time == pytest.approx(10.0)
+    with VideoSource(late, span=Span(0.5, 0.25)) as source:
+        levels = [round(float(f.pixels.mean()) / 5) for f in source]
+    assert levels == list(range(12, 18))
