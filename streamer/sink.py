@@ -22,7 +22,7 @@ import numpy as np
 from gan.errors import UserError
 from gan.frame_io import drop_scratch, finish_scratch, scratch_path
 from streamer.frames import Frame
-from streamer.source import SPAN_SLACK, Span, VideoInfo
+from streamer.source import SPAN_SLACK, Span, VideoInfo, seek_before
 
 RATE_CONTROL_CODECS = ("libx264", "libx265", "libsvtav1", "libvpx-vp9")
 # Checked here: x264 prints its own complaint about an unknown preset straight to stderr.
@@ -148,9 +148,14 @@ class _AudioCopier:
         template = self._input.streams.audio[0]
         self._stream = output.add_stream_from_template(template)
         self._begin, self._shift = begin, shift
-        if begin is not None:
-            self._input.seek(math.floor(begin * av.time_base), backward=True)
-        self._packets: Iterator[av.Packet] = self._input.demux(template)
+        packets = None if begin is None else seek_before(
+            self._input, template, begin, lambda: self._input.demux(template), _packet_time)
+        if packets is None:
+            if begin is not None:  # no seek got there: from the start, reopened
+                self._input.close()
+                self._input = av.open(str(source), metadata_errors="ignore")
+            packets = self._input.demux(self._input.streams.audio[0])
+        self._packets: Iterator[av.Packet] = packets
         self._pending: av.Packet | None = None
         self._output = output
 
@@ -187,6 +192,10 @@ class _AudioCopier:
 
     def close(self) -> None:
         self._input.close()
+
+
+def _packet_time(packet: av.Packet) -> float | None:
+    return None if packet.pts is None else float(packet.pts * packet.time_base)
 
 
 class VideoSink:

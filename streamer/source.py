@@ -8,12 +8,14 @@ or truncated file yields the frames that decode; the source records what was los
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
 
@@ -24,6 +26,8 @@ from streamer.frames import Frame
 DEFAULT_FRAME_RATE = Fraction(30)
 UNSPECIFIED = 2  # FFmpeg's AVCOL_*_UNSPECIFIED
 SPAN_SLACK = 1e-3  # seconds: a frame this close to a span's start or end counts as on it
+SEEK_BACKOFF_S = (0.0, 1.0, 5.0, 30.0)  # seek this far before a span, until it lands there
+T = TypeVar("T")
 
 
 def _open_input(path: Path) -> av.container.InputContainer:
@@ -236,15 +240,17 @@ class VideoSource:
         ticks_per_frame = 1 / (self.info.frame_rate * time_base)
         begin, end = self.span.bounds(self.info)
         shift = round(self.span.shift(self.info) / time_base)
-        if self.span.start > 0:
-            self._container.seek(math.floor(begin / time_base), stream=stream, backward=True)
+        decoded = self._decoded(stream) if self.span.start == 0 else self._decoded_from(begin)
         last_pts: int | None = None
-        for av_frame in self._decoded(stream):
+        for index, av_frame in enumerate(decoded):  # index: this read's, before a span too
             pts = av_frame.pts
             if pts is None:
-                pts = round(self.frames_read * ticks_per_frame) + shift
-            if self.span.start > 0 and pts * time_base < begin - SPAN_SLACK:
-                continue  # decoded from the keyframe before the span
+                pts = round(index * ticks_per_frame)
+            if self.span.start > 0:
+                if pts * time_base < begin - SPAN_SLACK:
+                    continue  # decoded from the keyframe before the span
+                if last_pts is None:
+                    self.decode_errors = 0  # what failed before the span is not its loss
             if end is not None and pts * time_base >= end - SPAN_SLACK:
                 return
             pts = max(0, pts - shift) if shift else pts
@@ -253,6 +259,20 @@ class VideoSource:
             last_pts = pts
             yield Frame(upright(av_frame), self.frames_read, pts, time_base, self._clock())
             self.frames_read += 1
+
+    def _decoded_from(self, seconds: float) -> Iterator[av.VideoFrame]:
+        """Decoded frames from a keyframe at or before `seconds` (the whole file where no
+        seek gets there)."""
+        stream = self._container.streams.video[0]
+        frames = seek_before(self._container, stream, seconds, lambda: self._decoded(stream),
+                             lambda frame: frame.time)
+        if frames is None:  # read from the start: reopened, as a failed seek may have moved
+            self._container.close()
+            self._container = _open_input(self.path)
+            stream = self._container.streams.video[0]
+            stream.thread_type = "AUTO"
+            frames = self._decoded(stream)
+        yield from frames
 
     def _decoded(self, stream) -> Iterator[av.VideoFrame]:
         """Decoded frames; a bad packet is counted and skipped, a broken container ends it."""
@@ -269,3 +289,27 @@ class VideoSource:
                 yield from packet.decode()
             except av.error.FFmpegError:
                 self.decode_errors += 1
+
+
+def seek_before(container: av.container.InputContainer, stream: av.stream.Stream,
+                seconds: float, read: Callable[[], Iterator[T]],
+                time_of: Callable[[T], float | None]) -> Iterator[T] | None:
+    """`read()`'s items (decoded frames or packets of `stream`) from a point at or before
+    `seconds`, or None where no seek gets there.
+
+    FFmpeg's backward seek is exact in MP4, MKV or AVI but can land after the target in
+    MPEG-TS, and raw streams (.h264) cannot seek: each landing is checked on the first
+    item read, and a seek that lands late is retried further back.
+    """
+    for back in SEEK_BACKOFF_S:
+        try:
+            container.seek(math.floor((seconds - back) / stream.time_base), stream=stream,
+                           backward=True)
+        except av.error.FFmpegError:
+            return None
+        items = read()
+        first = next(items, None)
+        landed = None if first is None else time_of(first)
+        if landed is not None and landed <= seconds + SPAN_SLACK:
+            return itertools.chain([first], items)
+    return None

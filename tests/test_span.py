@@ -40,6 +40,18 @@ def test_a_span_yields_its_frames_from_zero(clip, span, first, count):
     assert source.lost_frames == 0
 
 
+@pytest.mark.parametrize("suffix", [
+    "ts",  # FFmpeg's seek can land after the target in MPEG-TS
+    "h264",  # a raw stream cannot seek at all (and has no timestamps: 25 fps is assumed)
+])
+def test_a_span_starts_at_its_frame_where_seeking_is_unreliable(make_clip, suffix):
+    path = make_clip(f"in.{suffix}", numbered_frames(50), fps=25, options={"g": "6"})
+    with VideoSource(path, span=Span(1.0, 0.4)) as source:
+        frames = list(source)
+    assert [round(float(f.pixels.mean()) / 5) for f in frames] == list(range(25, 35))
+    assert float(frames[0].pts * frames[0].time_base) == pytest.approx(0.0, abs=2e-3)
+
+
 def test_enhance_video_writes_the_span_with_its_audio(clip, cli, tmp_path):
     out = tmp_path / "out.mp4"
     result = cli(app, clip, out, "--start", "1", "--duration", "0.5", *FAST)
@@ -79,3 +91,12 @@ def test_the_span_is_measured_from_the_first_frame(make_clip):
     with VideoSource(late, span=Span(0.5, 0.25)) as source:
         levels = [round(float(f.pixels.mean()) / 5) for f in source]
     assert levels == list(range(12, 18))
+
+
+def test_a_span_of_an_mpeg_ts_file_keeps_its_audio(make_clip, cli, tmp_path):
+    clip = make_clip("in.ts", numbered_frames(50), fps=25, audio_s=2.0, options={"g": "6"})
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, "--start", "1", "--duration", "0.6", *FAST)
+    assert result.exit_code == 0, result.output
+    written = probe(out)
+    assert written["frames"] == 15 and abs(written["audio_s"] - 0.6) < 0.06
