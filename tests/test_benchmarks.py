@@ -76,3 +76,30 @@ def test_clip_comparisons_print_both_sides(script, args, expected, tiny_model_pa
                         "--precision", "float32"], monkeypatch)
     out = capsys.readouterr().out
     assert all(text in out for text in ["3 frames of 96x64", *expected]), out
+
+
+def test_ssim_terms_multiply_to_scikit_images_ssim_and_see_blur(tmp_path, monkeypatch, capsys):
+    import cv2
+    from skimage import data
+    from skimage.metrics import structural_similarity
+
+    from gan.frame_io import write_image
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from ssim_terms import ssim_terms
+
+    reference = cv2.resize(data.astronaut(), (96, 96), interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(reference, (0, 0), 1.5)
+    terms = ssim_terms(blurred, reference)
+    assert terms["ssim"] == pytest.approx(
+        structural_similarity(reference, blurred, channel_axis=-1, data_range=255), abs=1e-9)
+    assert terms["c"] < 0.9 and terms["std ratio"] < 0.8  # blur: smoother than the reference
+    brighter = ssim_terms(cv2.convertScaleAbs(reference, alpha=1.3), reference)
+    assert brighter["s"] > 0.98 > brighter["l"] and brighter["std ratio"] > 1  # gain: same detail
+
+    for folder, image in (("out", blurred), ("ref", reference)):
+        (tmp_path / folder).mkdir()
+        write_image(tmp_path / folder / "astronaut.png", image)
+    run_script("ssim_terms.py", [str(tmp_path / "out"), str(tmp_path / "ref")], monkeypatch)
+    out = capsys.readouterr().out
+    assert "1 images" in out and f"{terms['ssim']:9.3f}" in out.splitlines()[-1]
