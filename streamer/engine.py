@@ -92,14 +92,13 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
         span: the part of the input to enhance (default: all of it).
 
     Raises:
-        UserError: unreadable input, a span past its end, or no frame decoded.
+        UserError: unreadable input, or no frame decoded (in the span).
         RunFailed: a stage crashed (the output holds the frames before the crash).
         RunInterrupted: Ctrl-C / SIGTERM (the output holds the frames so far).
     """
     output_path = Path(output_path)
     with VideoSource(input_path, span=span) as source:
         info = source.info
-        span.check(info)
         total = span.frame_count(info)
         stats = stats if stats is not None else PipelineStats(total_frames=total)
         enhancer.reset()
@@ -120,6 +119,9 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
             if result.stopped:
                 sink.stop_early()
         if not result.frames_written:
+            if not span.whole and not source.decode_errors:
+                raise UserError(f"no frame of {input_path} falls in the span asked for "
+                                f"({span.describe()})")
             raise UserError(f"no video frames could be decoded from {input_path}")
         lost = source.decode_errors if result.stopped else source.lost_frames
         return VideoResult(result.frames_read, result.frames_written, lost, result.stopped)

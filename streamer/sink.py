@@ -145,16 +145,20 @@ class _AudioCopier:
     def __init__(self, source: Path, output: av.container.OutputContainer, *,
                  begin: float | None = None, shift: float = 0.0) -> None:
         self._input = av.open(str(source), metadata_errors="ignore")
-        template = self._input.streams.audio[0]
-        self._stream = output.add_stream_from_template(template)
         self._begin, self._shift = begin, shift
-        packets = None if begin is None else seek_before(
-            self._input, template, begin, lambda: self._input.demux(template), _packet_time)
-        if packets is None:
-            if begin is not None:  # no seek got there: from the start, reopened
-                self._input.close()
-                self._input = av.open(str(source), metadata_errors="ignore")
-            packets = self._input.demux(self._input.streams.audio[0])
+        try:
+            template = self._input.streams.audio[0]
+            self._stream = output.add_stream_from_template(template)
+            packets = None if begin is None else seek_before(
+                self._input, template, begin, lambda: self._input.demux(template), _packet_time)
+            if packets is None:
+                if begin is not None:  # no seek got there: from the start, reopened
+                    self._input.close()
+                    self._input = av.open(str(source), metadata_errors="ignore")
+                packets = self._input.demux(self._input.streams.audio[0])
+        except BaseException:
+            self._input.close()
+            raise
         self._packets: Iterator[av.Packet] = packets
         self._pending: av.Packet | None = None
         self._output = output

@@ -77,6 +77,7 @@ class VideoInfo:
         colorspace, color_primaries, color_trc: FFmpeg's colour tags of the first frame
             (2 = unspecified); frames are decoded with this matrix and the output keeps it.
         first_time: the first frame's timestamp in seconds (where a `Span` counts from).
+        duration: seconds, as the container states it (0: unknown, e.g. a raw stream).
     """
 
     path: Path
@@ -91,6 +92,7 @@ class VideoInfo:
     color_primaries: int = UNSPECIFIED
     color_trc: int = UNSPECIFIED
     first_time: float = 0.0
+    duration: float = 0.0
 
     @classmethod
     def from_path(cls, path: str | Path) -> VideoInfo:
@@ -114,12 +116,8 @@ class VideoInfo:
                 exact_count=count > 0, has_audio=bool(container.streams.audio),
                 colorspace=int(first.colorspace), color_primaries=int(first.color_primaries),
                 color_trc=int(first.color_trc), first_time=float(first.time or 0.0),
+                duration=duration,
             )
-
-    @property
-    def duration(self) -> float:
-        """Seconds of video (from the frame count: an estimate where that is one)."""
-        return self.frame_count / float(self.frame_rate)
 
 
 @dataclass(frozen=True)
@@ -134,14 +132,20 @@ class Span:
     duration: float | None = None
 
     def __post_init__(self) -> None:
-        if not self.start >= 0:
-            raise ValueError(f"`start` must be >= 0 seconds. Received: {self.start}")
-        if self.duration is not None and not self.duration > 0:
-            raise ValueError(f"`duration` must be > 0 seconds. Received: {self.duration}")
+        if not (math.isfinite(self.start) and self.start >= 0):
+            raise ValueError(f"`start` must be a number of seconds >= 0. Received: {self.start}")
+        if self.duration is not None and not (math.isfinite(self.duration) and self.duration > 0):
+            raise ValueError(f"`duration` must be a number of seconds > 0. "
+                             f"Received: {self.duration}")
 
     @property
     def whole(self) -> bool:
         return self.start == 0 and self.duration is None
+
+    def describe(self) -> str:
+        """E.g. "from 60 s for 5 s"."""
+        return f"from {self.start:g} s" + ("" if self.duration is None
+                                          else f" for {self.duration:g} s")
 
     def bounds(self, info: VideoInfo) -> tuple[float, float | None]:
         """The span in the file's own seconds: (from, to); `to` is None for the end."""
@@ -153,18 +157,30 @@ class Span:
         starts at the beginning keeps the file's own timestamps)."""
         return 0.0 if self.start == 0 else self.bounds(info)[0]
 
+    @property
+    def end_slack(self) -> float:
+        """How close to the span's end a frame may be and still be left out (never more
+        than half a short span)."""
+        return SPAN_SLACK if self.duration is None else min(SPAN_SLACK, self.duration / 2)
+
     def frame_count(self, info: VideoInfo) -> int:
-        """Frames expected in the span (an estimate where `info.frame_count` is one)."""
+        """Frames expected in the span, at the average frame rate (an estimate, for
+        progress)."""
         rate = float(info.frame_rate)
-        left = max(0, info.frame_count - math.ceil(self.start * rate - SPAN_SLACK))
-        return left if self.duration is None else min(left, math.ceil(self.duration * rate
-                                                                       - SPAN_SLACK))
+        left = max(0, info.frame_count - math.ceil((self.start - SPAN_SLACK) * rate))
+        wanted = math.inf if self.duration is None else (self.duration - self.end_slack) * rate
+        return left if wanted >= left else math.ceil(wanted)
 
     def check(self, info: VideoInfo) -> None:
-        """`UserError` for a span that starts past the end of the video."""
-        if self.start > 0 and self.frame_count(info) == 0:
-            raise UserError(f"start {self.start:g} s is past the end of {info.path} "
-                            f"({info.duration:.2f} s long)")
+        """`UserError` for a span that starts after the video's last frame (found by
+        reading there: a container's stated length can be wrong, or missing)."""
+        if self.start == 0:
+            return
+        with VideoSource(info.path, span=Span(self.start)) as source:
+            if next(iter(source), None) is None:
+                stated = f" (it states {info.duration:.2f} s)" if info.duration > 0 else ""
+                raise UserError(f"start {self.start:g} s is past the last frame of "
+                                f"{info.path}{stated}")
 
 
 def _first_frame(container: av.container.InputContainer, stream
@@ -242,8 +258,9 @@ class VideoSource:
         shift = round(self.span.shift(self.info) / time_base)
         decoded = self._decoded(stream) if self.span.start == 0 else self._decoded_from(begin)
         last_pts: int | None = None
+        timestamp = BestEffortTimestamp()
         for index, av_frame in enumerate(decoded):  # index: this read's, before a span too
-            pts = av_frame.pts
+            pts = timestamp(av_frame)
             if pts is None:
                 pts = round(index * ticks_per_frame)
             if self.span.start > 0:
@@ -251,7 +268,7 @@ class VideoSource:
                     continue  # decoded from the keyframe before the span
                 if last_pts is None:
                     self.decode_errors = 0  # what failed before the span is not its loss
-            if end is not None and pts * time_base >= end - SPAN_SLACK:
+            if end is not None and pts * time_base >= end - self.span.end_slack:
                 return
             pts = max(0, pts - shift) if shift else pts
             if last_pts is not None and pts <= last_pts:
@@ -289,6 +306,34 @@ class VideoSource:
                 yield from packet.decode()
             except av.error.FFmpegError:
                 self.decode_errors += 1
+
+
+class BestEffortTimestamp:
+    """A decoded frame's timestamp as FFmpeg's `best_effort_timestamp` has it (its
+    `guess_correct_pts`, which PyAV does not expose): the pts, unless pts have gone
+    backwards more often than dts. AVI with B-frames stores no pts, and the ones FFmpeg
+    guesses come out of order while dts are right."""
+
+    def __init__(self) -> None:
+        self.faulty_pts = self.faulty_dts = 0
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+        self.dts_step = 0
+
+    def __call__(self, frame: av.VideoFrame) -> int | None:
+        pts, dts = frame.pts, frame.dts
+        if dts is None and self.faulty_pts > self.faulty_dts and self.last_dts is not None:
+            dts = self.last_dts + self.dts_step  # the frames flushed at the end carry none
+        if dts is not None:
+            if self.last_dts is not None:
+                self.faulty_dts += dts <= self.last_dts
+                self.dts_step = dts - self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        return pts if pts is not None and (dts is None or self.faulty_pts <= self.faulty_dts) \
+            else dts
 
 
 def seek_before(container: av.container.InputContainer, stream: av.stream.Stream,

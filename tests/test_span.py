@@ -70,8 +70,10 @@ def test_a_span_to_the_end_keeps_the_rest_of_the_audio(clip, cli, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [
-    (("--start", "5"), 1, "start 5 s is past the end of"),
-    (("--duration", "0"), 1, "--duration must be > 0 seconds"),
+    (("--start", "5"), 1, "start 5 s is past the last frame of"),
+    (("--start", "0.01", "--duration", "0.02"), 1, "no frame of"),  # between two frames
+    (("--duration", "0"), 1, "--duration must be a number of seconds > 0"),
+    (("--start", "inf"), 1, "--start must be a number of seconds >= 0"),
     (("--start", "-1"), 2, "--start"),
 ])
 def test_a_span_outside_the_video_is_refused_before_work(clip, cli, tmp_path, args, code, message):
@@ -100,3 +102,41 @@ def test_a_span_of_an_mpeg_ts_file_keeps_its_audio(make_clip, cli, tmp_path):
     assert result.exit_code == 0, result.output
     written = probe(out)
     assert written["frames"] == 15 and abs(written["audio_s"] - 0.6) < 0.06
+
+
+def test_a_raw_stream_can_be_cut_too(make_clip, cli, tmp_path):
+    """No seeking and no stated length (a raw .h264): read from the start, not refused."""
+    clip = make_clip("in.h264", numbered_frames(50), fps=25)
+    out = tmp_path / "out.mp4"
+    result = cli(app, clip, out, "--start", "1", "--duration", "0.4", *FAST)
+    assert result.exit_code == 0, result.output
+    assert probe(out)["frames"] == 10
+
+
+def test_a_short_duration_keeps_the_frame_at_its_start(clip, cli, tmp_path):
+    out = tmp_path / "out.mp4"
+    assert cli(app, clip, out, "--start", "1", "--duration", "0.001", *FAST).exit_code == 0
+    assert probe(out)["frames"] == 1
+
+
+def test_a_variable_frame_rate_span_goes_by_timestamps(make_clip, cli, tmp_path):
+    """Ten frames in the first 0.4 s, then one a second: the average rate says nothing."""
+    from fractions import Fraction
+
+    ticks = [*range(10), 25, 50, 75]  # in 1/25 s
+    clip = make_clip("vfr.mp4", numbered_frames(13), fps=25, pts=ticks,
+                     time_base=Fraction(1, 25))
+    with VideoSource(clip, span=Span(2.5)) as source:
+        assert [round(float(f.pixels.mean()) / 5) for f in source] == [12]
+    out = tmp_path / "out.mp4"
+    assert cli(app, clip, out, "--start", "1.5", *FAST).exit_code == 0
+    assert probe(out)["frames"] == 2
+
+
+def test_avi_with_b_frames_gets_its_timestamps_from_dts(make_clip):
+    """AVI stores no pts: FFmpeg's guesses come out of order, dts do not (as ffmpeg's
+    best-effort timestamps)."""
+    clip = make_clip("in.avi", numbered_frames(24), fps=24, options={"bf": "2"})
+    with VideoSource(clip) as source:
+        times = [float(f.pts * f.time_base) for f in source]
+    assert np.diff(times[3:]) == pytest.approx(1 / 24, abs=1e-3)
