@@ -77,7 +77,9 @@ class EpochResult:
 
 
 def build_gan(config: TrainConfig) -> LowLightGAN:
-    """Generator, discriminator and EMA copy under the run's precision, compiled."""
+    """Generator, discriminator and EMA copy under the run's precision, compiled; their
+    initial weights drawn from `config.seed` (the same whatever ran before in the process)."""
+    keras.utils.set_random_seed(config.seed)
     with built_in_bfloat16(config.bfloat16):
         shape = dict(width=config.width, res_blocks=config.res_blocks, levels=config.levels)
         generator = build_generator(**shape)
