@@ -61,7 +61,8 @@ def enhance_video(
         check_audio_copy(input_path, output_path.suffix)
         enhancer = create_enhancer(common.load_model(model, precision), options)
         stats = PipelineStats(total_frames=span.frame_count(info))
-        dashboard = Dashboard(stats, quiet=quiet, title=f"{input_path} → {output_path} "
+        part = "" if span.whole else f" ({span.describe()})"
+        dashboard = Dashboard(stats, quiet=quiet, title=f"{input_path}{part} → {output_path} "
                               f"({common.where_it_runs(mode, precision)})")
         try:
             result = enhance_video_file(input_path, output_path, enhancer, options,
