@@ -80,8 +80,8 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
                        options: EnhanceOptions, *, encoder: EncoderOptions | None = None,
                        stats: PipelineStats | None = None, queue_size: int = 8,
                        display: AbstractContextManager | None = None,
-                       stop: threading.Event | None = None, span: Span = Span()
-                       ) -> VideoResult:
+                       stop: threading.Event | None = None, span: Span = Span(),
+                       copy_audio: bool = True) -> VideoResult:
     """Enhance `input_path` into `output_path` (same frames, timing and audio).
 
     Args:
@@ -90,6 +90,7 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
         stats: counters to show while running (e.g. a `Dashboard` reading them).
         display: a context manager active while frames flow (the dashboard).
         span: the part of the input to enhance (default: all of it).
+        copy_audio: False leaves the input's audio out.
 
     Raises:
         UserError: unreadable input, or no frame decoded (in the span).
@@ -102,7 +103,8 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
         total = span.frame_count(info)
         stats = stats if stats is not None else PipelineStats(total_frames=total)
         enhancer.reset()
-        with VideoSink(output_path, info, encoder or EncoderOptions(), span=span) as sink:
+        with VideoSink(output_path, info, encoder or EncoderOptions(), span=span,
+                       copy_audio=copy_audio) as sink:
             try:
                 with display or nullcontext():
                     result = run_pipeline(source, enhancer, sink.write, stats=stats,

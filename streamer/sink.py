@@ -32,6 +32,7 @@ CONVERTIBLE_COLORSPACES = {int(c) for c in av.video.reformatter.Colorspace}  # s
 # What opening, muxing or finalising a file can raise: not all of PyAV's FFmpegError family
 # derives from OSError or ValueError.
 WRITE_ERRORS = (av.error.FFmpegError, OSError, ValueError)
+AUDIO_CONTAINERS = (".mkv", ".mov", ".mp4")  # what a refused audio copy suggests instead
 LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what RGB → YUV conversion produces by default
 
 
@@ -115,24 +116,35 @@ def check_encoder(options: EncoderOptions, width: int | None = None, height: int
 
 
 def check_audio_copy(source: Path, suffix: str) -> None:
-    """Raise `UserError` unless `source`'s audio can be copied as-is into a `suffix` file
-    (a few packets are remuxed into a scratch file, header to trailer)."""
+    """Raise `UserError` unless `source`'s audio can be copied as-is into a `suffix` file;
+    the message names the usual containers that can take it, if any."""
     with av.open(str(source), metadata_errors="ignore") as container:
-        if not container.streams.audio:
+        if not container.streams.audio or _audio_copies_into(container, suffix):
             return
-        audio = container.streams.audio[0]
-        try:
-            with tempfile.TemporaryDirectory() as folder, \
-                    av.open(str(Path(folder) / f"probe{suffix}"), "w") as scratch:
-                stream = scratch.add_stream_from_template(audio)
-                for count, packet in enumerate(container.demux(audio)):
-                    if packet.dts is None or not packet.size or count >= 4:
-                        break
-                    packet.stream = stream
-                    scratch.mux(packet)
-        except (av.error.FFmpegError, ValueError):
-            raise UserError(f"the input's audio ({audio.codec_context.name}) cannot be copied "
-                            f"into a {suffix} file: choose .mkv or .mov for the output") from None
+        codec = container.streams.audio[0].codec_context.name
+        others = [s for s in AUDIO_CONTAINERS if s != suffix.lower()
+                  and _audio_copies_into(container, s)]
+    advice = f": choose {' or '.join(others)} for the output" if others else ""
+    raise UserError(f"the input's audio ({codec}) cannot be copied into a {suffix} file{advice}")
+
+
+def _audio_copies_into(container: av.container.InputContainer, suffix: str) -> bool:
+    """Whether a few of the first audio packets remux into a scratch `suffix` file, header
+    to trailer."""
+    audio = container.streams.audio[0]
+    container.seek(0)
+    try:
+        with tempfile.TemporaryDirectory() as folder, \
+                av.open(str(Path(folder) / f"probe{suffix}"), "w") as scratch:
+            stream = scratch.add_stream_from_template(audio)
+            for count, packet in enumerate(container.demux(audio)):
+                if packet.dts is None or not packet.size or count >= 4:
+                    break
+                packet.stream = stream
+                scratch.mux(packet)
+    except (av.error.FFmpegError, ValueError):
+        return False
+    return True
 
 
 class _AudioCopier:

@@ -158,10 +158,24 @@ def test_audio_the_output_container_cannot_hold_is_refused_before_work(make_clip
                                                                         tmp_path):
     clip = make_clip("pcm.mkv", audio_s=0.5, audio_codec="pcm_s16le")
     refused = cli(app, clip, tmp_path / "out.mp4", *FAST)
-    assert refused.exit_code == 1 and "pcm_s16le" in refused.stderr and ".mkv" in refused.stderr
+    assert refused.exit_code == 1 and "pcm_s16le" in refused.stderr
+    assert "choose .mkv or .mov" in refused.stderr and "--no-audio" in refused.stderr
     assert not (tmp_path / "out.mp4").exists()
     kept = cli(app, clip, tmp_path / "out.mkv", *FAST)
     assert kept.exit_code == 0 and probe(tmp_path / "out.mkv")["audio_codec"] == "pcm_s16le"
+    silent = cli(app, clip, tmp_path / "out.mp4", "--no-audio", *FAST)
+    assert silent.exit_code == 0 and probe(tmp_path / "out.mp4")["audio_codec"] is None
+
+
+def test_audio_no_container_takes_gets_no_container_advice(make_clip, cli, tmp_path,
+                                                           monkeypatch):
+    """(An MPEG-TS whose first audio timestamps wrap around was one such input.)"""
+    import streamer.sink
+
+    monkeypatch.setattr(streamer.sink, "_audio_copies_into", lambda container, suffix: False)
+    result = cli(app, make_clip("in.mkv", audio_s=0.5), tmp_path / "out.mkv", *FAST)
+    assert result.exit_code == 1 and "cannot be copied into a .mkv file;" in result.stderr
+    assert "choose" not in result.stderr and "--no-audio" in result.stderr
 
 
 def _corner_marked(count: int) -> list[np.ndarray]:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from gan.cli import run_app
-from gan.errors import exit_on_error, option_errors
+from gan.errors import UserError, exit_on_error, option_errors
 from streamer.cli import common
 from streamer.dashboard import Dashboard
 from streamer.engine import RunInterrupted, enhance_video_file
@@ -44,6 +44,8 @@ def enhance_video(
     duration: Annotated[float | None, typer.Option(
         "--duration", min=0, help="Seconds of IN to enhance (like FFmpeg's -t); default: to "
         "the end.")] = None,
+    no_audio: Annotated[bool, typer.Option(
+        "--no-audio", help="Leave the input's audio out (FFmpeg's -an).")] = False,
     overwrite: common.OverwriteOption = False,
     quiet: common.QuietOption = False,
 ) -> None:
@@ -58,7 +60,11 @@ def enhance_video(
         span.check(info)
         common.check_output_file(input_path, output_path, overwrite=overwrite)
         check_encoder(encoder, info.width, info.height, suffix=output_path.suffix)
-        check_audio_copy(input_path, output_path.suffix)
+        if not no_audio:
+            try:
+                check_audio_copy(input_path, output_path.suffix)
+            except UserError as exc:
+                raise UserError(f"{exc}; --no-audio leaves it out") from None
         enhancer = create_enhancer(common.load_model(model, precision), options)
         stats = PipelineStats(total_frames=span.frame_count(info))
         part = "" if span.whole else f" ({span.describe()})"
@@ -67,7 +73,7 @@ def enhance_video(
         try:
             result = enhance_video_file(input_path, output_path, enhancer, options,
                                         encoder=encoder, stats=stats, display=dashboard,
-                                        span=span)
+                                        span=span, copy_audio=not no_audio)
         except RunInterrupted as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             raise SystemExit(130) from None
