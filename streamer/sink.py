@@ -119,23 +119,24 @@ def check_audio_copy(source: Path, suffix: str) -> None:
     """Raise `UserError` unless `source`'s audio can be copied as-is into a `suffix` file;
     the message names the usual containers that can take it, if any."""
     with av.open(str(source), metadata_errors="ignore") as container:
-        if not container.streams.audio or _audio_copies_into(container, suffix):
+        if not container.streams.audio:
             return
         codec = container.streams.audio[0].codec_context.name
-        others = [s for s in AUDIO_CONTAINERS if s != suffix.lower()
-                  and _audio_copies_into(container, s)]
+    if _audio_copies_into(source, suffix):
+        return
+    others = [s for s in AUDIO_CONTAINERS if s != suffix.lower() and _audio_copies_into(source, s)]
     advice = f": choose {' or '.join(others)} for the output" if others else ""
     raise UserError(f"the input's audio ({codec}) cannot be copied into a {suffix} file{advice}")
 
 
-def _audio_copies_into(container: av.container.InputContainer, suffix: str) -> bool:
-    """Whether a few of the first audio packets remux into a scratch `suffix` file, header
-    to trailer."""
-    audio = container.streams.audio[0]
-    container.seek(0)
+def _audio_copies_into(source: Path, suffix: str) -> bool:
+    """Whether the first few audio packets of `source` remux into a scratch `suffix` file,
+    header to trailer."""
     try:
-        with tempfile.TemporaryDirectory() as folder, \
+        with av.open(str(source), metadata_errors="ignore") as container, \
+                tempfile.TemporaryDirectory() as folder, \
                 av.open(str(Path(folder) / f"probe{suffix}"), "w") as scratch:
+            audio = container.streams.audio[0]
             stream = scratch.add_stream_from_template(audio)
             for count, packet in enumerate(container.demux(audio)):
                 if packet.dts is None or not packet.size or count >= 4:

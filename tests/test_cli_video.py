@@ -172,7 +172,7 @@ def test_audio_no_container_takes_gets_no_container_advice(make_clip, cli, tmp_p
     """(An MPEG-TS whose first audio timestamps wrap around was one such input.)"""
     import streamer.sink
 
-    monkeypatch.setattr(streamer.sink, "_audio_copies_into", lambda container, suffix: False)
+    monkeypatch.setattr(streamer.sink, "_audio_copies_into", lambda source, suffix: False)
     result = cli(app, make_clip("in.mkv", audio_s=0.5), tmp_path / "out.mkv", *FAST)
     assert result.exit_code == 1 and "cannot be copied into a .mkv file;" in result.stderr
     assert "choose" not in result.stderr and "--no-audio" in result.stderr
