@@ -205,14 +205,14 @@ def main() -> None:
                         f"{described}, batch {args.batch_size}, {tiling}, "
                         f"{resolve_threads(args.threads)} thread(s)"
                         f"{', BatchNorm kept' if args.no_fold else ''}")
-    columns = ("passthrough", "model-only", "enhancer-only", "end-to-end", "ratio",
-               "engine ratio", "vs serial")
+    headers = {"passthrough": "passthrough fps", "model-only": "model-only fps",
+               "enhancer-only": "enhancer-only fps", "end-to-end": "end-to-end fps",
+               "ratio": "ratio", "engine ratio": "engine ratio", "vs serial": "vs serial"}
     table.add_column("size", justify="right")
-    for column in columns:
-        table.add_column(column + (" fps" if column.endswith(("through", "only", "end")) else ""),
-                         justify="right")
+    for header in headers.values():
+        table.add_column(header, justify="right")
     for result in results:
-        table.add_row(result["size"], *(f"{result[k]:.2f}" for k in columns))
+        table.add_row(result["size"], *(f"{result[key]:.2f}" for key in headers))
     Console(width=140).print(table)
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import uniform_filter
+from skimage.metrics import peak_signal_noise_ratio
 
 from gan.frame_io import read_image
-from gan.metrics import psnr_ssim
 
 WINDOW = 7  # scikit-image's default
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
@@ -54,11 +54,18 @@ def main() -> None:
     parser.add_argument("references", type=Path)
     parser.add_argument("--groups", type=int, default=5, help="quintiles by default")
     args = parser.parse_args()
+    if args.groups < 1:
+        raise SystemExit("error: --groups must be >= 1")
     rows = []
     for path in sorted(args.outputs.glob("*.png")):
-        output, reference = read_image(path), read_image(args.references / path.name)
+        reference_path = args.references / path.name
+        if not reference_path.is_file():
+            raise SystemExit(f"error: no reference {reference_path} for {path}")
+        output, reference = read_image(path), read_image(reference_path)
+        if output.shape != reference.shape:
+            raise SystemExit(f"error: {path} is {output.shape}, its reference {reference.shape}")
         rows.append({"name": path.stem, **ssim_terms(output, reference),
-                     "psnr": psnr_ssim(reference, output)[0]})
+                     "psnr": peak_signal_noise_ratio(reference, output, data_range=255)})
     if not rows:
         raise SystemExit(f"error: no PNG images in {args.outputs}")
     order = np.argsort([r["ssim"] for r in rows])

@@ -14,6 +14,7 @@ import math
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -37,12 +38,15 @@ LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG: what RGB → YUV conversion produces by d
 
 
 def _wrap(pixels: np.ndarray) -> av.VideoFrame:
-    """A uint8 RGB array as a PyAV frame: its buffer wrapped where the rows are plain
-    (`from_numpy_buffer`; the frame keeps the array alive), else copied.
+    """A uint8 RGB array as a PyAV frame: its buffer wrapped (`from_numpy_buffer`; the
+    frame keeps the array alive) where its rows are plain and a multiple of 64 bytes
+    (1280, 1920 or 3840 wide), else copied into a frame of FFmpeg's own.
 
     Copying a 1080p frame holds the GIL for ~0.6 ms, time the engine's other threads wait.
+    swscale's vector code reads up to 64 bytes past the end of other rows, which FFmpeg's
+    own buffers are padded for and an array is not (a helper's review crashed it so).
     """
-    if pixels.strides[1:] == (3, 1) and pixels.strides[0] > 0:
+    if pixels.strides[1:] == (3, 1) and pixels.strides[0] > 0 and pixels.strides[0] % 64 == 0:
         return av.VideoFrame.from_numpy_buffer(pixels, format="rgb24")
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgb24")
 
@@ -184,7 +188,7 @@ class _AudioCopier:
             if packet is None:
                 return
             if seconds is not None and packet.pts is not None \
-                    and packet.pts * packet.time_base - self._shift > seconds:
+                    and packet.pts * packet.time_base - Fraction(self._shift) > seconds:
                 self._pending = packet
                 return
             self._pending = None
@@ -251,7 +255,7 @@ class VideoSink:
         try:
             self._add_video_stream()
             if self.copy_audio:
-                begin = self.span.bounds(self.info)[0] if self.span.start > 0 else None
+                begin = self.span.bounds(self.info)[0] if self.span.seeks else None
                 self._audio = _AudioCopier(self.info.path, self._container, begin=begin,
                                            shift=self.span.shift(self.info))
         except BaseException:

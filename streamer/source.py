@@ -142,6 +142,11 @@ class Span:
     def whole(self) -> bool:
         return self.start == 0 and self.duration is None
 
+    @property
+    def seeks(self) -> bool:
+        """Whether reading starts by seeking (and timestamps are shifted to start at 0)."""
+        return self.start > 0
+
     def describe(self) -> str:
         """E.g. "from 60 s for 5 s"."""
         return f"from {self.start:g} s" + ("" if self.duration is None
@@ -155,7 +160,7 @@ class Span:
     def shift(self, info: VideoInfo) -> float:
         """Seconds taken off every timestamp, so that the part starts at 0 (a part that
         starts at the beginning keeps the file's own timestamps)."""
-        return 0.0 if self.start == 0 else self.bounds(info)[0]
+        return self.bounds(info)[0] if self.seeks else 0.0
 
     @property
     def end_slack(self) -> float:
@@ -166,6 +171,8 @@ class Span:
     def frame_count(self, info: VideoInfo) -> int:
         """Frames expected in the span, at the average frame rate (an estimate, for
         progress)."""
+        if self.whole:
+            return info.frame_count
         rate = float(info.frame_rate)
         left = max(0, info.frame_count - math.ceil((self.start - SPAN_SLACK) * rate))
         wanted = math.inf if self.duration is None else (self.duration - self.end_slack) * rate
@@ -174,7 +181,7 @@ class Span:
     def check(self, info: VideoInfo) -> None:
         """`UserError` for a span that starts after the video's last frame (found by
         reading there: a container's stated length can be wrong, or missing)."""
-        if self.start == 0:
+        if not self.seeks:
             return
         with VideoSource(info.path, span=Span(self.start)) as source:
             if next(iter(source), None) is None:
@@ -255,15 +262,15 @@ class VideoSource:
         time_base = Fraction(stream.time_base or self.info.time_base)
         ticks_per_frame = 1 / (self.info.frame_rate * time_base)
         begin, end = self.span.bounds(self.info)
-        shift = round(self.span.shift(self.info) / time_base)
-        decoded = self._decoded(stream) if self.span.start == 0 else self._decoded_from(begin)
+        shift = math.floor(self.span.shift(self.info) / time_base)
+        decoded = self._decoded_from(begin) if self.span.seeks else self._decoded(stream)
         last_pts: int | None = None
         timestamp = BestEffortTimestamp()
         for index, av_frame in enumerate(decoded):  # index: this read's, before a span too
             pts = timestamp(av_frame)
             if pts is None:
                 pts = round(index * ticks_per_frame)
-            if self.span.start > 0:
+            if self.span.seeks:
                 if pts * time_base < begin - SPAN_SLACK:
                     continue  # decoded from the keyframe before the span
                 if last_pts is None:
@@ -309,10 +316,12 @@ class VideoSource:
 
 
 class BestEffortTimestamp:
-    """A decoded frame's timestamp as FFmpeg's `best_effort_timestamp` has it (its
+    """A decoded frame's timestamp by the rule of FFmpeg's `best_effort_timestamp` (its
     `guess_correct_pts`, which PyAV does not expose): the pts, unless pts have gone
     backwards more often than dts. AVI with B-frames stores no pts, and the ones FFmpeg
-    guesses come out of order while dts are right."""
+    guesses come out of order while dts are right. Unlike FFmpeg's, once dts are chosen
+    it also continues them, a step at a time, over the last frames the decoder flushes
+    (which carry none)."""
 
     def __init__(self) -> None:
         self.faulty_pts = self.faulty_dts = 0
@@ -353,7 +362,10 @@ def seek_before(container: av.container.InputContainer, stream: av.stream.Stream
         except av.error.FFmpegError:
             return None
         items = read()
-        first = next(items, None)
+        try:
+            first = next(items, None)
+        except av.error.FFmpegError:  # damage at the landing: read from the start instead
+            return None
         landed = None if first is None else time_of(first)
         if landed is not None and landed <= seconds + SPAN_SLACK:
             return itertools.chain([first], items)

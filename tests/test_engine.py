@@ -125,10 +125,26 @@ def test_the_sink_encodes_strided_views_as_their_pixels(make_clip, tmp_path, vie
         with av.open(str(out)) as container:
             decoded.append(next(container.decode(video=0)).to_ndarray(format="rgb24"))
     assert np.array_equal(decoded[0], decoded[1])
+
     def error(reference):
         return np.abs(decoded[0].astype(int) - reference).mean()
 
     assert error(pixels) < 0.2 * error(pixels[::-1, ::-1])  # the view's pixels, in its order
+
+
+def test_the_sink_wraps_rows_of_64_byte_multiples_and_copies_the_rest():
+    """Wrapping skips a 1080p frame's copy; other rows are copied, as swscale reads past
+    the end of them."""
+    import numpy as np
+
+    from streamer.sink import _wrap
+
+    def wrapped(pixels):
+        return np.frombuffer(_wrap(pixels).planes[0], np.uint8).ctypes.data == pixels.ctypes.data
+
+    plain, odd = np.zeros((4, 64, 3), np.uint8), np.zeros((4, 854, 3), np.uint8)
+    assert wrapped(plain) and wrapped(np.zeros((8, 128, 3), np.uint8)[2:6])
+    assert not wrapped(odd) and not wrapped(plain[::-1]) and not wrapped(plain[:, ::-1])
 
 
 def test_a_failed_image_write_keeps_the_old_image(tmp_path, monkeypatch):
