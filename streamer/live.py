@@ -195,8 +195,12 @@ def recording_info(path: str | Path, info: CameraInfo) -> VideoInfo:
 
 
 def warm_up(enhancer: Enhancer, width: int, height: int) -> None:
-    """Run the enhancer once at the live size, so the first real frame is not slowed by tracing."""
-    enhancer.enhance([np.zeros((height, width, 3), np.uint8)], [None])
+    """Run the enhancer at the live size as the loop will (a dim frame, so that the model
+    runs, a frame a call, timestamped, so that the temporal filter's optical flow runs
+    too), so that the first real frames are not slowed by tracing and first-use set-up."""
+    dim = np.random.default_rng(0).integers(10, 30, (height, width, 3), np.uint8)
+    for timestamp in (0.0, 1 / 30):
+        enhancer.enhance([dim], [timestamp])
     enhancer.reset()
 
 

@@ -361,3 +361,24 @@ def test_capture_fps_counts_from_a_first_capture_at_time_zero():
         stats.frame_in(np.zeros((4, 4, 3), np.uint8))
         now[0] += 0.1
     assert stats.capture_fps == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("mode", ["realtime", "quality"])
+def test_warm_up_runs_the_model_as_the_loop_will_and_leaves_no_history(mode):
+    """Two timestamped calls on a dim frame (a black one skips some of the work), then
+    the enhancer is as new."""
+    from streamer.inference import EnhanceOptions, create_enhancer
+    from streamer.live import warm_up
+
+    calls = []
+
+    def model(tiles):
+        calls.append(tiles.shape)
+        return tiles
+
+    options = EnhanceOptions(mode=mode, tile=64, overlap=16, batch_size=2)
+    warmed, fresh = create_enhancer(model, options), create_enhancer(lambda t: t, options)
+    warm_up(warmed, 64, 48)
+    assert len(calls) == 2
+    frame = np.random.default_rng(1).integers(0, 40, (48, 64, 3), np.uint8)
+    assert np.array_equal(warmed.enhance([frame], [5.0])[0], fresh.enhance([frame], [5.0])[0])
