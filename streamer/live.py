@@ -195,9 +195,10 @@ def recording_info(path: str | Path, info: CameraInfo) -> VideoInfo:
 
 
 def warm_up(enhancer: Enhancer, width: int, height: int) -> None:
-    """Run the enhancer at the live size as the loop will (a dim frame, so that the model
-    runs, a frame a call, timestamped, so that the temporal filter's optical flow runs
-    too), so that the first real frames are not slowed by tracing and first-use set-up."""
+    """Run the enhancer at the live size as the loop will: a frame a call, timestamped (so
+    the temporal filter's optical flow runs too), dim and grainy as a camera's are (after
+    a black frame, the first real one still took 74–77 ms on a 720p clip here, against
+    ~25 ms), so that the first real frames are not slowed by tracing and first-use set-up."""
     dim = np.random.default_rng(0).integers(10, 30, (height, width, 3), np.uint8)
     for timestamp in (0.0, 1 / 30):
         enhancer.enhance([dim], [timestamp])

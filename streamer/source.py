@@ -263,7 +263,7 @@ class VideoSource:
         ticks_per_frame = 1 / (self.info.frame_rate * time_base)
         begin, end = self.span.bounds(self.info)
         shift = math.floor(self.span.shift(self.info) / time_base)
-        decoded = self._decoded_from(begin) if self.span.seeks else self._decoded(stream)
+        decoded = self._decoded_from(stream, begin) if self.span.seeks else self._decoded(stream)
         last_pts: int | None = None
         timestamp = BestEffortTimestamp()
         for index, av_frame in enumerate(decoded):  # index: this read's, before a span too
@@ -284,16 +284,15 @@ class VideoSource:
             yield Frame(upright(av_frame), self.frames_read, pts, time_base, self._clock())
             self.frames_read += 1
 
-    def _decoded_from(self, seconds: float) -> Iterator[av.VideoFrame]:
+    def _decoded_from(self, stream: av.VideoStream, seconds: float) -> Iterator[av.VideoFrame]:
         """Decoded frames from a keyframe at or before `seconds` (the whole file where no
         seek gets there)."""
-        stream = self._container.streams.video[0]
         frames = seek_before(self._container, stream, seconds, lambda: self._decoded(stream),
                              lambda frame: frame.time)
         if frames is None:  # read from the start: reopened, as a failed seek may have moved
             self._container.close()
             self._container = _open_input(self.path)
-            stream = self._container.streams.video[0]
+            stream = _video_stream(self._container, self.path)
             stream.thread_type = "AUTO"
             frames = self._decoded(stream)
         yield from frames

@@ -365,8 +365,7 @@ def test_capture_fps_counts_from_a_first_capture_at_time_zero():
 
 @pytest.mark.parametrize("mode", ["realtime", "quality"])
 def test_warm_up_runs_the_model_as_the_loop_will_and_leaves_no_history(mode):
-    """Two timestamped calls on a dim frame (a black one skips some of the work), then
-    the enhancer is as new."""
+    """Two timestamped calls on a dim frame, then the enhancer is as new."""
     from streamer.inference import EnhanceOptions, create_enhancer
     from streamer.live import warm_up
 
