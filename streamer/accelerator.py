@@ -279,8 +279,9 @@ class DeviceTemporalFilter(TemporalFilter):
         grays = to_host(self.grays(frames) if grays is None else grays)
         return to_host(super().filter(frames, timestamps, map_, bands, grays))
 
-    def _motion(self, pair: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray | None:
-        return self._small_motion(pair)
+    def _motion(self, pair: tuple[np.ndarray, np.ndarray] | None, shape: tuple[int, int]
+                ) -> np.ndarray | None:
+        return self._small_motion(pair)  # scaled up on the device, in `_mix_frame`
 
     def _average(self, frame: np.ndarray, flow: np.ndarray | None, map_: Callable,
                  bands: int) -> Tensor:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import cv2
 import numpy as np
 
-from gan.data import from_signed, to_signed, to_uint8, to_unit
+from gan.data import from_signed, to_uint8
 from gan.exposure import ExposureConfig, apply_gain, estimate_gain
 from streamer.guided import guided_upsample, smooth_chroma
 from streamer.noise import NOISE_FLOOR, estimate_blocking, estimate_noise
@@ -429,11 +429,10 @@ class FrameWork:
         """The tiles of each pass, one array per pass (and `small`, which `finish` needs)."""
         tiles = []
         if self.full_grid is not None:
-            full_input = cv2.LUT(self.frame, self.lut * 2.0 - 1.0)  # 15× numpy's lut[frame]
-            tiles.append(split(full_input, self.full_grid))
+            tiles.append(signed_tiles(self.frame, self.full_grid, self.lut))
         if self.small_grid is not None:
             self.small = cv2.resize(self.normalised, self.small_size, interpolation=cv2.INTER_AREA)
-            tiles.append(split(to_signed(to_unit(self.small)), self.small_grid))
+            tiles.append(signed_tiles(self.small, self.small_grid, LEVELS))
         return tiles
 
     def finish(self, outputs: list[np.ndarray], options: EnhanceOptions) -> np.ndarray:
@@ -454,6 +453,15 @@ class FrameWork:
         if options.chroma_radius > 0:
             result = smooth_chroma(result, radius=options.chroma_radius, eps=options.chroma_eps)
         return with_strength(result, self.normalised, self.strength)
+
+
+def signed_tiles(image: np.ndarray, grid: TileGrid, curve: np.ndarray) -> np.ndarray:
+    """The generator's input: the tiles of a uint8 `image` through `curve` (float32 in
+    [0, 1] on the 256 levels), float32 in [-1, 1]. Cut as uint8 and then put through the
+    curve, which is per pixel: a quarter of the bytes to copy."""
+    tiles = split(image, grid)
+    signed = cv2.LUT(tiles.reshape(-1, *tiles.shape[2:]), curve * 2.0 - 1.0)  # 15× numpy's
+    return signed.reshape(tiles.shape)
 
 
 def run_in_batches(model: TileModel, tiles: np.ndarray, batch_size: int) -> np.ndarray:

@@ -32,6 +32,34 @@ def test_identity_round_trip_within_one_level(height: int, width: int, overlap: 
     assert np.abs(back.astype(int) - image).max() <= 1
 
 
+def weighted_average(tiles: np.ndarray, grid) -> np.ndarray:
+    """What `stitch` computes, the plain way: every tile weighted by its window on a canvas,
+    divided by the summed weights."""
+    canvas = np.zeros((*grid.padded_shape, tiles.shape[-1]))
+    total = np.zeros((*grid.padded_shape, 1))
+    th, tw = grid.tile_shape
+    for tile, (y, x) in zip(tiles, grid.corners, strict=True):
+        canvas[y:y + th, x:x + tw] += tile * grid.window
+        total[y:y + th, x:x + tw] += grid.window
+    m = grid.margin
+    return (canvas / total)[m:m + grid.height, m:m + grid.width]
+
+
+@pytest.mark.parametrize(("height", "width", "tile", "overlap"), [
+    (480, 854, 1024, 32),  # one tile: the frame is a view of it
+    (720, 1280, 1024, 32),  # one row of two
+    (1080, 1920, 1024, 32),  # 2 × 2
+    (333, 4000, 256, 48),  # one row of many
+    (30, 8, 48, 24),  # overlap > tile / 3: the overlaps are wider than the fades
+    (100, 100, 64, 32),  # three tiles share pixels
+])
+def test_stitch_is_the_windowed_average(height, width, tile, overlap):
+    grid = plan_tiles(height, width, tile=tile, overlap=overlap)
+    tiles = np.random.default_rng(0).normal(size=(grid.count, *grid.tile_shape, 3))
+    np.testing.assert_allclose(stitch(tiles.astype(np.float32), grid),
+                               weighted_average(tiles, grid), atol=2e-6)
+
+
 def test_flat_image_comes_back_flat():
     flat = np.full((300, 700, 3), 0.3, np.float32)
     grid = plan_tiles(300, 700, tile=128, overlap=32)
