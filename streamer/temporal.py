@@ -56,6 +56,7 @@ class TemporalFilter:
         self._gray: np.ndarray | None = None  # uint8, of the last enhanced frame (unfiltered),
         # at `flow_size`
         self._time: float | None = None
+        self._shape: tuple[int, int] | None = None  # the last frame's (height, width)
 
     def __call__(self, frame: np.ndarray, timestamp: float) -> np.ndarray:
         """The filtered frame (uint8 RGB) for the enhanced `frame` shown at `timestamp` s."""
@@ -80,11 +81,12 @@ class TemporalFilter:
         grays = self.grays(frames, map_) if grays is None else grays
         smalls = list(map_(_flow_copy, grays))
         pairs = []  # (this frame's small gray, the previous frame's) where the history carries on
-        previous = (self._gray, self._time)
+        previous = (self._gray, self._time, self._shape)
         for frame, small, timestamp in zip(frames, smalls, timestamps, strict=True):
             carries = timestamp is not None and self._continues(frame.shape, timestamp, *previous)
             pairs.append((small, previous[0]) if carries else None)
-            previous = (small, timestamp) if timestamp is not None else (None, None)
+            previous = (small, timestamp, frame.shape[:2]) if timestamp is not None \
+                else (None, None, None)
         flows = map_(self._motion, pairs, (frame.shape[:2] for frame in frames))
         results = []
         for frame, small, timestamp, flow in zip(frames, smalls, timestamps, flows, strict=True):
@@ -94,6 +96,7 @@ class TemporalFilter:
                 continue
             result = self._average(frame, flow, map_, bands)
             self._result, self._gray, self._time = result, small, timestamp
+            self._shape = frame.shape[:2]
             results.append(self._as_frame(result))
         return results
 
@@ -172,11 +175,12 @@ class TemporalFilter:
         return self._local.dis
 
     def _continues(self, shape: tuple[int, ...], timestamp: float,
-                   previous_gray: np.ndarray | None, previous_time: float | None) -> bool:
+                   previous_gray: np.ndarray | None, previous_time: float | None,
+                   previous_shape: tuple[int, int] | None) -> bool:
         """Whether a frame of `shape` at `timestamp` follows the previous one (its grey
-        copy and time) closely enough to use the history."""
+        copy, time and size) closely enough to use the history."""
         return (previous_gray is not None and previous_time is not None
-                and previous_gray.shape == flow_size(*shape[:2])[::-1] and self.strength > 0
+                and previous_shape == shape[:2] and self.strength > 0
                 and 0 < timestamp - previous_time <= self.max_gap_s
                 and flowable(*flow_size(*shape[:2])))
 

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import skimage.data
 
-from streamer.inference import EnhanceOptions, FrameEnhancer, LogSmoother, create_enhancer
-from streamer.tiles import plan_tiles
+from gan.data import to_signed
+from streamer.inference import (
+    EnhanceOptions,
+    FrameEnhancer,
+    LogSmoother,
+    create_enhancer,
+    signed_tiles,
+)
+from streamer.tiles import plan_tiles, split
 
 
 class RecordingModel:
@@ -124,3 +131,12 @@ def test_worker_threads_change_nothing_but_speed(mode):
 
     serial, threaded = run(1), run(4)
     assert all(np.array_equal(a, b) for a, b in zip(serial, threaded, strict=True))
+
+
+def test_tiles_cut_before_the_exposure_curve_are_the_curved_frames_tiles():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (300, 700, 3), dtype=np.uint8)
+    curve = np.sqrt(np.arange(256, dtype=np.float32) / 255)  # any curve on the 256 levels
+    grid = plan_tiles(300, 700, tile=256, overlap=32)
+    expected = split(to_signed(curve[image]), grid)
+    np.testing.assert_array_equal(signed_tiles(image, grid, curve), expected)

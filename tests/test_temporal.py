@@ -77,6 +77,16 @@ def test_a_new_size_starts_afresh():
     np.testing.assert_array_equal(sizes(frame, 1 / 30), frame)
 
 
+def test_a_new_size_with_the_same_flow_size_starts_afresh():
+    # 1280 and 1281 wide both take their flow at 640 × 360: the sizes, not the flow
+    # copies, must differ
+    rng = np.random.default_rng(0)
+    sizes = TemporalFilter()
+    sizes(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), 0.0)
+    frame = rng.integers(0, 256, (720, 1281, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(sizes(frame, 1 / 30), frame)
+
+
 # (24, 96) and (30, 100) crashed OpenCV 5.0's DIS (segfault) before frames under 32 px were
 # left unfiltered.
 @pytest.mark.parametrize("shape", [(1, 1), (16, 16), (24, 96), (30, 100), (32, 32), (8, 300),
