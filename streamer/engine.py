@@ -19,7 +19,7 @@ from gan.errors import UserError
 from streamer.inference import MOST_PIXELS, EnhanceOptions, Enhancer
 from streamer.pipeline import StageError, run_pipeline
 from streamer.sink import EncoderOptions, VideoSink
-from streamer.source import Span, VideoSource
+from streamer.source import Span, VideoInfo, VideoSource
 from streamer.stats import PipelineStats
 from streamer.threads import resolve_threads
 from streamer.tiles import plan_tiles
@@ -81,7 +81,7 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
                        stats: PipelineStats | None = None, queue_size: int = 8,
                        display: AbstractContextManager | None = None,
                        stop: threading.Event | None = None, span: Span = Span(),
-                       copy_audio: bool = True) -> VideoResult:
+                       copy_audio: bool = True, info: VideoInfo | None = None) -> VideoResult:
     """Enhance `input_path` into `output_path` (same frames, timing and audio).
 
     Args:
@@ -91,6 +91,7 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
         display: a context manager active while frames flow (the dashboard).
         span: the part of the input to enhance (default: all of it).
         copy_audio: False leaves the input's audio out.
+        info: `input_path`'s `VideoInfo`, where the caller has probed it already.
 
     Raises:
         UserError: unreadable input, or no frame decoded (in the span).
@@ -98,7 +99,7 @@ def enhance_video_file(input_path: str | Path, output_path: str | Path, enhancer
         RunInterrupted: Ctrl-C / SIGTERM (the output holds the frames so far).
     """
     output_path = Path(output_path)
-    with VideoSource(input_path, span=span) as source:
+    with VideoSource(input_path, span=span, info=info) as source:
         info = source.info
         total = span.frame_count(info)
         stats = stats if stats is not None else PipelineStats(total_frames=total)

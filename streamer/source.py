@@ -183,7 +183,7 @@ class Span:
         reading there: a container's stated length can be wrong, or missing)."""
         if not self.seeks:
             return
-        with VideoSource(info.path, span=Span(self.start)) as source:
+        with VideoSource(info.path, span=Span(self.start), info=info) as source:
             if next(iter(source), None) is None:
                 stated = f" (it states {info.duration:.2f} s)" if info.duration > 0 else ""
                 raise UserError(f"start {self.start:g} s is past the last frame of "
@@ -223,10 +223,10 @@ class VideoSource:
     in it are yielded with `span.shift` taken off their timestamps.
     """
 
-    def __init__(self, path: str | Path, *, span: Span = Span(),
+    def __init__(self, path: str | Path, *, span: Span = Span(), info: VideoInfo | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
-        self.info = VideoInfo.from_path(self.path)
+        self.info = info if info is not None else VideoInfo.from_path(self.path)  # probed once
         self.span = span
         self.frames_read = 0
         self.decode_errors = 0

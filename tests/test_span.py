@@ -62,6 +62,16 @@ def test_enhance_video_writes_the_span_with_its_audio(clip, cli, tmp_path):
     assert written["audio_codec"] == "aac" and abs(written["audio_s"] - 0.5) < 0.06
 
 
+def test_a_span_run_probes_the_input_once(clip, cli, tmp_path, monkeypatch):
+    probed = []
+    real = VideoInfo.from_path.__func__
+    monkeypatch.setattr(VideoInfo, "from_path",
+                        classmethod(lambda cls, path: probed.append(path) or real(cls, path)))
+    result = cli(app, clip, tmp_path / "out.mp4", "--start", "1", "--duration", "0.5", *FAST)
+    assert result.exit_code == 0, result.output
+    assert len(probed) == 1
+
+
 def test_a_span_to_the_end_keeps_the_rest_of_the_audio(clip, cli, tmp_path):
     out = tmp_path / "out.mp4"
     assert cli(app, clip, out, "--start", "1.5", *FAST).exit_code == 0

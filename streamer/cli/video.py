@@ -73,7 +73,7 @@ def enhance_video(
         try:
             result = enhance_video_file(input_path, output_path, enhancer, options,
                                         encoder=encoder, stats=stats, display=dashboard,
-                                        span=span, copy_audio=not no_audio)
+                                        span=span, copy_audio=not no_audio, info=info)
         except RunInterrupted as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             raise SystemExit(130) from None
