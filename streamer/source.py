@@ -158,9 +158,11 @@ class Span:
         return begin, None if self.duration is None else begin + self.duration
 
     def shift(self, info: VideoInfo) -> float:
-        """Seconds taken off every timestamp, so that the part starts at 0 (a part that
-        starts at the beginning keeps the file's own timestamps)."""
-        return self.bounds(info)[0] if self.seeks else 0.0
+        """Seconds taken off every timestamp, so that the part starts at 0. A part that
+        starts at the beginning keeps the file's own timestamps, moved up to 0 where they
+        start below it (an MPEG-TS whose clock wraps, once FFmpeg unwraps it): MP4 and MOV
+        hide frames before 0, as FFmpeg's `-avoid_negative_ts make_non_negative` avoids."""
+        return self.bounds(info)[0] if self.seeks else min(0.0, info.first_time)
 
     @property
     def end_slack(self) -> float:

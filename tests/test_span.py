@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+from pathlib import Path
+
+import av
 import numpy as np
 import pytest
 from probes import probe
@@ -70,6 +74,38 @@ def test_a_span_run_probes_the_input_once(clip, cli, tmp_path, monkeypatch):
     result = cli(app, clip, tmp_path / "out.mp4", "--start", "1", "--duration", "0.5", *FAST)
     assert result.exit_code == 0, result.output
     assert len(probed) == 1
+
+
+def wrapping_ts(clip: Path, path: Path, wrap_s: float) -> Path:
+    """`clip` remuxed into an MPEG-TS whose 33-bit clock wraps `wrap_s` seconds in: FFmpeg
+    reads it back with timestamps from -`wrap_s`."""
+    with av.open(str(clip)) as source, av.open(str(path), "w", format="mpegts") as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
+        offset = 2**33 - round(wrap_s * 90000)
+        for packet in source.demux():
+            if packet.dts is None:
+                continue
+            scale = packet.time_base * 90000
+            pts = None if packet.pts is None else round(packet.pts * scale) + offset
+            dts = round(packet.dts * scale) + offset
+            packet.stream = streams[packet.stream.index]
+            packet.time_base, packet.pts, packet.dts = Fraction(1, 90000), pts, dts
+            out.mux(packet)
+    return path
+
+
+def test_a_video_whose_timestamps_start_below_zero_keeps_every_frame(make_clip, cli, tmp_path):
+    # MP4 hides frames before 0 (its edit list cut half this clip before the shift)
+    clip = make_clip("in.mp4", count=48, fps=24, audio_s=2.0)
+    source = wrapping_ts(clip, tmp_path / "wrapping.ts", wrap_s=1.0)
+    assert VideoInfo.from_path(source).first_time == pytest.approx(-1.0, abs=0.05)
+    out = tmp_path / "out.mp4"
+    result = cli(app, source, out, *FAST)
+    assert result.exit_code == 0, result.output
+    written = probe(out)
+    assert written["frames"] == 48
+    assert written["times"][0] == pytest.approx(0.0, abs=2e-3)
+    assert abs(written["audio_s"] - 2.0) < 0.06
 
 
 def test_a_span_to_the_end_keeps_the_rest_of_the_audio(clip, cli, tmp_path):
