@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+MAX_COMPENSATION = 2.0  # stops either way: further, the generator sees frames unlike its training
+
 
 @dataclass(frozen=True)
 class ExposureConfig:
@@ -29,8 +31,11 @@ class ExposureConfig:
             (fitted on sim-lowlight/train by `python -m gan.exposure`); () = fixed key.
         key_stops: how far (in stops) the predicted key may move below and above `key`
             (further down than up: night scenes may stay dark, bright ones are not pushed).
-        max_gain: largest gain applied (x64 = 6 stops).
+        max_gain: largest gain applied (x64 = 6 stops), raised by a positive `compensation`.
         analysis_size: long side of the thumbnail the gain is measured on.
+        compensation: stops added to the predicted key, a camera's exposure compensation
+            (`--exposure`: brighter or darker results; training keeps 0). A frame is never
+            made darker than it came.
     """
 
     key: float = 0.18
@@ -39,6 +44,12 @@ class ExposureConfig:
     key_stops: tuple[float, float] = (2.0, 1.0)
     max_gain: float = 64.0
     analysis_size: int = 128
+    compensation: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not -MAX_COMPENSATION <= self.compensation <= MAX_COMPENSATION:
+            raise ValueError(f"`compensation` must be between -{MAX_COMPENSATION:g} and "
+                             f"+{MAX_COMPENSATION:g} stops. Received: {self.compensation}")
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
@@ -71,11 +82,13 @@ def histogram_features(log_lum: np.ndarray) -> np.ndarray:
 
 def target_key(log_lum: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
     """The log-average luminance this frame should have once normalised."""
+    compensation = 2.0 ** config.compensation
     if not config.key_weights:
-        return config.key
+        return config.key * compensation
     log_key = float(histogram_features(log_lum) @ np.asarray(config.key_weights))
     down, up = (stops * np.log(2.0) for stops in config.key_stops)
-    return float(np.exp(np.clip(log_key, np.log(config.key) - down, np.log(config.key) + up)))
+    key = float(np.exp(np.clip(log_key, np.log(config.key) - down, np.log(config.key) + up)))
+    return key * compensation
 
 
 def estimate_gain(frame: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
@@ -85,7 +98,8 @@ def estimate_gain(frame: np.ndarray, config: ExposureConfig = ExposureConfig()) 
     """
     log_lum = _log_luminance(frame, config.analysis_size)
     key = target_key(log_lum, config)
-    return float(np.clip(key / np.exp(log_lum.mean()), 1.0, config.max_gain))
+    most = config.max_gain * 2.0 ** max(0.0, config.compensation)  # asked for: allowed
+    return float(np.clip(key / np.exp(log_lum.mean()), 1.0, most))
 
 
 def apply_gain(rgb01: np.ndarray, gain: float) -> np.ndarray:

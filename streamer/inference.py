@@ -241,8 +241,12 @@ class ExposureNormaliser:
         luts = [apply_gain(LEVELS, gain) for gain in gains]
         normalised = map_(lambda frame, lut: cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)),
                           frames, luts)
+        # How dark the frame was, not how bright it is asked to be: exposure compensation
+        # does not turn the generator up or down.
+        uncompensated = math.log(2.0) * self.options.exposure.compensation
         start, full = self.options.generator_gains
-        strengths = [ramp(math.log(gain), math.log(start), math.log(full)) for gain in gains]
+        strengths = [ramp(math.log(gain) - uncompensated, math.log(start), math.log(full))
+                     for gain in gains]
         return list(zip(luts, normalised, strengths, strict=True))
 
 

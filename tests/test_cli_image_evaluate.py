@@ -28,6 +28,19 @@ def test_one_image_at_full_resolution(cli, tmp_path):
     assert image.shape == (37, 83, 3) and image.mean() > cv2.imread(str(source)).mean()
 
 
+def test_exposure_compensation_on_an_image(cli, tmp_path):
+    source = write_image(tmp_path / "dark.png", size=(37, 83))
+    means = []
+    for stops in ("-1", "0", "1"):
+        out = tmp_path / f"ev{stops}.png"
+        result = cli(image_app, source, out, "--precision", "float32", f"--exposure={stops}")
+        assert result.exit_code == 0, result.output
+        means.append(cv2.imread(str(out)).mean())
+    assert means[0] < means[1] < means[2]
+    result = cli(image_app, source, tmp_path / "x.png", "--exposure", "3")
+    assert result.exit_code == 2 and "--exposure" in result.output
+
+
 def test_realtime_mode_on_an_image(cli, tmp_path):
     source = write_image(tmp_path / "dark.png", size=(300, 500))
     result = cli(image_app, source, tmp_path / "bright.png", "--mode", "realtime")

@@ -40,6 +40,17 @@ def test_realtime_mode_keeps_frames_and_timing(make_clip, cli, tmp_path):
     assert dst["times"] == pytest.approx(src["times"], abs=1e-3)
 
 
+def test_exposure_compensation_brightens_a_video(make_clip, cli, tmp_path):
+    clip = make_clip("in.mp4", count=4, size=(96, 64))
+    means = []
+    for stops in ("0", "1"):
+        out = tmp_path / f"ev{stops}.mp4"
+        result = cli(app, clip, out, "--mode", "realtime", f"--exposure={stops}", *FAST)
+        assert result.exit_code == 0, result.output
+        means.append(probe(out)["first"].mean())
+    assert means[1] > means[0] + 5
+
+
 def test_unknown_mode_is_refused(make_clip, cli, tmp_path):
     result = cli(app, make_clip("in.mp4"), tmp_path / "out.mp4", "--mode", "fast", *FAST)
     assert result.exit_code == 1 and "unknown --mode 'fast'" in result.stderr

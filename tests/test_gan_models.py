@@ -151,3 +151,16 @@ def test_low_key_scenes_get_a_lower_target_than_flat_ones():
     for key in (key_flat, key_night):  # never more than `key_stops` from mid-grey
         down, up = config.key_stops
         assert config.key / 2**down - 1e-6 <= key <= config.key * 2**up + 1e-6
+
+
+def test_exposure_compensation_moves_the_gain_by_stops_and_raises_its_cap():
+    from gan.exposure import ExposureConfig, estimate_gain
+
+    dim = np.random.default_rng(6).uniform(0.1, 0.2, (64, 64, 3)).astype(np.float32)
+    gain = {c: estimate_gain(dim, ExposureConfig(compensation=c)) for c in (-1.0, 0.0, 1.0)}
+    assert gain[-1.0] == pytest.approx(gain[0.0] / 2, rel=1e-5)
+    assert gain[1.0] == pytest.approx(gain[0.0] * 2, rel=1e-5)
+    black = np.full((64, 64, 3), 1e-3, np.float32)  # needs more than the cap, x64
+    assert estimate_gain(black, ExposureConfig(compensation=1.0)) == pytest.approx(128.0)
+    with pytest.raises(ValueError, match="compensation"):
+        ExposureConfig(compensation=2.5)

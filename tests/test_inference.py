@@ -7,8 +7,10 @@ import pytest
 import skimage.data
 
 from gan.data import to_signed
+from gan.exposure import ExposureConfig
 from streamer.inference import (
     EnhanceOptions,
+    ExposureNormaliser,
     FrameEnhancer,
     LogSmoother,
     create_enhancer,
@@ -140,3 +142,16 @@ def test_tiles_cut_before_the_exposure_curve_are_the_curved_frames_tiles():
     grid = plan_tiles(300, 700, tile=256, overlap=32)
     expected = split(to_signed(curve[image]), grid)
     np.testing.assert_array_equal(signed_tiles(image, grid, curve), expected)
+
+
+def test_exposure_compensation_brightens_without_turning_the_generator_up_or_down():
+    # gain x8 at 0 stops: x4 at -1 would be under the x5 where the generator is used in full
+    frame = np.random.default_rng(3).integers(40, 80, (48, 64, 3), dtype=np.uint8)
+    results = {}
+    for stops in (-1.0, 0.0, 1.0):
+        options = EnhanceOptions(exposure=ExposureConfig(compensation=stops))
+        (_, normalised, strength), = ExposureNormaliser(options)([frame], [None])
+        results[stops] = (float(normalised.mean()), strength)
+    (dark, s_dark), (plain, s_plain), (bright, s_bright) = results.values()
+    assert dark < plain < bright
+    assert s_dark == s_plain == s_bright == 1.0

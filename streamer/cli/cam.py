@@ -26,6 +26,7 @@ from streamer.cli.common import (
     CRF_RANGE,
     DEFAULTS,
     BatchOption,
+    ExposureOption,
     ModelOption,
     ModeOption,
     OverlapOption,
@@ -100,6 +101,7 @@ def enhance_cam(
     height: Annotated[int | None, typer.Option(help="Frame height to ask the camera for.")] = None,
     fps: Annotated[float | None, typer.Option(help="Frame rate to ask the camera for.")] = None,
     mode: ModeOption = "realtime",
+    exposure: ExposureOption = 0.0,
     model: ModelOption = None,
     precision: PrecisionOption = "auto",
     tile: TileOption = DEFAULTS.tile,
@@ -125,7 +127,7 @@ def enhance_cam(
     with exit_on_error(), sigterm_as_interrupt(), ExitStack() as stack:
         request = _validate(width, height, fps, max_frames)
         options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size, mode=mode,
-                                  temporal_strength=temporal_strength)
+                                  temporal_strength=temporal_strength, exposure=exposure)
         encoder = EncoderOptions(crf=crf, preset=preset)
         if record is not None:
             # No input file to collide with for a camera: compare against /dev/null instead.

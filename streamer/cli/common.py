@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from gan.errors import UserError, option_errors
+from gan.exposure import MAX_COMPENSATION, ExposureConfig
 from streamer.inference import MODES, EnhanceOptions
 
 ModelOption = Annotated[Path | None, typer.Option(
@@ -25,6 +26,10 @@ ThreadsOption = Annotated[int, typer.Option(
 TemporalOption = Annotated[float, typer.Option(
     "--temporal-strength", help="Temporal noise reduction: the share of the motion-compensated "
     "earlier frames kept where they agree with the new one (0 = off).")]
+ExposureOption = Annotated[float, typer.Option(
+    "--exposure", min=-MAX_COMPENSATION, max=MAX_COMPENSATION,
+    help="Exposure compensation in stops, as on a camera: +1 a stop brighter (twice the light), "
+    "-1 a stop darker (never darker than the input).")]
 OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
 QuietOption = Annotated[bool, typer.Option("--quiet", help="No dashboard or summary.")]
 ModeOption = Annotated[str, typer.Option(
@@ -46,13 +51,14 @@ def make_app(help_text: str) -> typer.Typer:
 
 def enhance_options(*, tile: int, overlap: int, batch_size: int, mode: str = "quality",
                     temporal_strength: float = DEFAULTS.temporal_strength,
-                    threads: int = DEFAULTS.threads) -> EnhanceOptions:
+                    threads: int = DEFAULTS.threads, exposure: float = 0.0) -> EnhanceOptions:
     """`EnhanceOptions` from CLI values, bad values reported as `UserError`."""
     if mode not in MODES:
         raise UserError(f"unknown --mode {mode!r}: use {' or '.join(MODES)}")
     with option_errors():
         return EnhanceOptions(mode=mode, tile=tile, overlap=overlap, batch_size=batch_size,
-                              temporal_strength=temporal_strength, threads=threads)
+                              temporal_strength=temporal_strength, threads=threads,
+                              exposure=ExposureConfig(compensation=exposure))
 
 
 def where_it_runs(mode: str, precision: str) -> str:

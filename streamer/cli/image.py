@@ -42,6 +42,7 @@ def enhance_image(
     input_path: Annotated[Path, typer.Argument(metavar="IN", help="Image file or folder.")],
     output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output file or folder.")],
     mode: common.ModeOption = "quality",
+    exposure: common.ExposureOption = 0.0,
     model: common.ModelOption = None,
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
     tile: common.TileOption = common.DEFAULTS.tile,
@@ -53,7 +54,7 @@ def enhance_image(
     """Enhance IN (an image or a folder of images) into OUT."""
     with exit_on_error():
         options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
-                                         mode=mode)
+                                         mode=mode, exposure=exposure)
         jobs = plan_jobs(input_path, output_path, overwrite=overwrite)
         enhancer = create_enhancer(common.load_model(model, precision), options)
         if input_path.is_dir():

@@ -27,6 +27,7 @@ def enhance_video(
     input_path: Annotated[Path, typer.Argument(metavar="IN", help="Input video file.")],
     output_path: Annotated[Path, typer.Argument(metavar="OUT", help="Output video file.")],
     mode: common.ModeOption = "quality",
+    exposure: common.ExposureOption = 0.0,
     model: common.ModelOption = None,
     batch_size: common.BatchOption = common.DEFAULTS.batch_size,
     tile: common.TileOption = common.DEFAULTS.tile,
@@ -52,7 +53,8 @@ def enhance_video(
     """Enhance IN into OUT. Every check runs before any work starts."""
     with exit_on_error(), common.sigterm_as_interrupt():
         options = common.enhance_options(tile=tile, overlap=overlap, batch_size=batch_size,
-                                         mode=mode, temporal_strength=temporal_strength, threads=threads)
+                                         mode=mode, temporal_strength=temporal_strength,
+                                         threads=threads, exposure=exposure)
         encoder = EncoderOptions(codec=codec, crf=crf, preset=preset)
         with option_errors():
             span = Span(start, duration)
