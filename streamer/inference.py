@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import cv2
@@ -173,7 +173,8 @@ class Enhancer(Protocol):
 
     An enhancer may also offer `start(frames, timestamps)` and `finish(started)`, the two
     halves of `enhance` (as `FrameEnhancer` does): the engine then calls those instead,
-    overlapping consecutive calls (`streamer.pipeline.enhance_calls`).
+    overlapping consecutive calls (`streamer.pipeline.enhance_calls`); and
+    `set_exposure(stops)`, which a live preview's keys call (both modes do).
     """
 
     def enhance(self, frames: Sequence[np.ndarray],
@@ -220,11 +221,17 @@ class ExposureNormaliser:
 
     def __init__(self, options: EnhanceOptions) -> None:
         self.options = options
+        self.config = options.exposure  # its compensation may change (`compensate`)
         self._gain = LogSmoother(options.smoothing_s)
 
     def reset(self) -> None:
         """Forget the gain history."""
         self._gain.reset()
+
+    def compensate(self, stops: float) -> None:
+        """Exposure compensation from the next frame on (a live preview's keys); in a video
+        the gain's smoothing eases it in."""
+        self.config = replace(self.config, compensation=stops)
 
     def __call__(self, frames: Sequence[np.ndarray], timestamps: Sequence[float | None],
                  map_: Callable = map) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -236,14 +243,14 @@ class ExposureNormaliser:
         """
         for frame in frames:
             check_frame(frame)
-        measured = map_(lambda frame: estimate_gain(frame, self.options.exposure), frames)
+        measured = map_(lambda frame: estimate_gain(frame, self.config), frames)
         gains = [self._gain(gain, t) for gain, t in zip(measured, timestamps, strict=True)]
         luts = [apply_gain(LEVELS, gain) for gain in gains]
         normalised = map_(lambda frame, lut: cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)),
                           frames, luts)
         # How dark the frame was, not how bright it is asked to be: exposure compensation
         # does not turn the generator up or down.
-        uncompensated = math.log(2.0) * self.options.exposure.compensation
+        uncompensated = math.log(2.0) * self.config.compensation
         start, full = self.options.generator_gains
         strengths = [ramp(math.log(gain) - uncompensated, math.log(start), math.log(full))
                      for gain in gains]
@@ -302,6 +309,10 @@ class FrameEnhancer:
         for history in (self._exposure, self._noise_smoother, self._blocking_smoother,
                         self._temporal):
             history.reset()
+
+    def set_exposure(self, stops: float) -> None:
+        """Exposure compensation (`ExposureConfig.compensation`) from the next frame on."""
+        self._exposure.compensate(stops)
 
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:

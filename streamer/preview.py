@@ -1,7 +1,8 @@
 """The live preview: original and enhanced in one window, side by side or as a split wipe.
 
 Keys: q or Esc quits, space switches between the two comparison views, s saves a PNG
-snapshot of both (original and enhanced, full resolution) into the snapshot folder.
+snapshot of both (original and enhanced, full resolution) into the snapshot folder, + and -
+raise and lower the exposure compensation by a quarter stop.
 The window is an interface (`Window`): `OpenCVWindow` draws with OpenCV's HighGUI, and
 tests pass a fake one, so the preview logic runs without a display.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -18,6 +20,7 @@ import cv2
 import numpy as np
 
 from gan.errors import UserError
+from gan.exposure import MAX_COMPENSATION
 from streamer.images import write_image
 
 View = Literal["side-by-side", "wipe"]
@@ -25,6 +28,8 @@ VIEWS: tuple[View, ...] = ("side-by-side", "wipe")
 KEY_ESC, KEY_SPACE = 27, 32
 QUIT_KEYS = (ord("q"), ord("Q"), KEY_ESC)
 SNAPSHOT_KEYS = (ord("s"), ord("S"))
+EXPOSURE_KEYS = {ord("+"): 1, ord("="): 1, ord("-"): -1, ord("_"): -1}  # = and _: unshifted
+EXPOSURE_STEP = 0.25  # stops a key press
 
 
 class Window(Protocol):
@@ -123,10 +128,13 @@ class Preview:
         snapshot_dir: where `s` saves PNGs.
         view: the comparison shown first.
         max_width: the composed image is scaled down to at most this width for display.
+        exposure: the exposure compensation in stops at the start, which + and - move.
+        on_exposure: called with the new compensation when a key moves it.
     """
 
     def __init__(self, window: Window, *, snapshot_dir: str | Path = ".",
-                 view: View = "side-by-side", max_width: int = 1920) -> None:
+                 view: View = "side-by-side", max_width: int = 1920, exposure: float = 0.0,
+                 on_exposure: Callable[[float], None] | None = None) -> None:
         if view not in VIEWS:
             raise ValueError(f"`view` must be one of {VIEWS}. Received: {view!r}")
         self.window = window
@@ -136,6 +144,7 @@ class Preview:
         self.snapshots: list[Path] = []
         self.snapshot_errors: list[str] = []
         self.quit_reason = ""
+        self.exposure, self.on_exposure = exposure, on_exposure
 
     def show(self, original: np.ndarray, enhanced: np.ndarray) -> bool:
         """Display one pair (RGB); False when the user asked to quit."""
@@ -153,6 +162,12 @@ class Preview:
             return False
         if key == KEY_SPACE:
             self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        elif key in EXPOSURE_KEYS and self.on_exposure is not None:
+            stops = self.exposure + EXPOSURE_KEYS[key] * EXPOSURE_STEP
+            stops = min(MAX_COMPENSATION, max(-MAX_COMPENSATION, stops))
+            if stops != self.exposure:
+                self.exposure = stops
+                self.on_exposure(stops)
         elif key in SNAPSHOT_KEYS:
             try:
                 self.snapshots.extend(self.save_snapshot(original, enhanced))

@@ -67,6 +67,10 @@ class RealtimeEnhancer:
         for history in (self._exposure, self._noise, self._temporal):
             history.reset()
 
+    def set_exposure(self, stops: float) -> None:
+        """As `FrameEnhancer.set_exposure`."""
+        self._exposure.compensate(stops)
+
     def enhance(self, frames: Sequence[np.ndarray],
                 timestamps: Sequence[float | None] | None = None) -> list[np.ndarray]:
         """As `FrameEnhancer.enhance`. The work at full resolution (exposure, the small

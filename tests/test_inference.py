@@ -155,3 +155,14 @@ def test_exposure_compensation_brightens_without_turning_the_generator_up_or_dow
     (dark, s_dark), (plain, s_plain), (bright, s_bright) = results.values()
     assert dark < plain < bright
     assert s_dark == s_plain == s_bright == 1.0
+
+
+@pytest.mark.parametrize("mode", ["quality", "realtime"])
+def test_exposure_can_change_between_frames(mode):
+    frame = np.random.default_rng(4).integers(40, 80, (48, 64, 3), dtype=np.uint8)
+    enhancer = create_enhancer(lambda batch: batch, EnhanceOptions(mode=mode))
+    plain = enhancer.enhance([frame])[0].mean()
+    enhancer.set_exposure(1.0)
+    assert enhancer.enhance([frame])[0].mean() > plain + 10
+    with pytest.raises(ValueError, match="compensation"):
+        enhancer.set_exposure(3.0)

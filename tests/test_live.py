@@ -299,6 +299,27 @@ def test_preview_keys_through_the_cli(make_clip, cli, tmp_path, monkeypatch, no_
     assert window.closed
 
 
+def test_plus_and_minus_move_the_exposure_by_quarter_stops_within_two():
+    told = []
+    preview = Preview(FakeWindow(["+", "=", "-", "+", "+", "+", "_"]), exposure=1.5,
+                      on_exposure=told.append)
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    for _ in range(7):
+        assert preview.show(pixels, pixels) is True
+    assert told == [1.75, 2.0, 1.75, 2.0, 1.75]  # no call while held at +2
+
+
+def test_exposure_keys_brighten_the_live_picture(make_clip, cli, tmp_path, monkeypatch):
+    clip = make_clip("dark.mp4", count=24, size=(64, 48), fps=24)
+    window = FakeWindow([-1, "+", "+", "+", "+", *[-1] * 10, "q"])
+    monkeypatch.setattr(cam, "check_display", lambda: None)
+    monkeypatch.setattr(cam, "OpenCVWindow", lambda title: window)
+    result = cli(cam.app, "--source", clip, "--precision", "float32")
+    assert result.exit_code == 0, result.output
+    first, last = (image[:, 64:].mean() for image in (window.shown[0], window.shown[-1]))
+    assert last > first + 10  # the enhanced half, a stop brighter
+
+
 @pytest.mark.parametrize(("keys", "reason"), [
     ([KEY_ESC], "quit from the preview window"),  # Esc quits like q
     ([-1], "preview window closed"),  # the user closed the window

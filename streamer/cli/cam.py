@@ -123,7 +123,8 @@ def enhance_cam(
     max_frames: Annotated[int | None, typer.Option(help="Stop after N enhanced frames.")] = None,
     snapshot_dir: Annotated[Path, typer.Option(help="Where the s key saves snapshots.")] = Path("."),
 ) -> None:
-    """Enhance a live source. In the preview: q/Esc quit, space switches view, s saves a snapshot."""
+    """Enhance a live source. In the preview: q/Esc quit, space switches view, s saves a
+    snapshot, +/- change the exposure by a quarter stop."""
     with exit_on_error(), sigterm_as_interrupt(), ExitStack() as stack:
         request = _validate(width, height, fps, max_frames)
         options = enhance_options(tile=tile, overlap=overlap, batch_size=batch_size, mode=mode,
@@ -144,7 +145,8 @@ def enhance_cam(
             VideoSink(record, recording_info(record, info), encoder, copy_audio=False))
         viewer = None
         if preview:
-            viewer = Preview(OpenCVWindow(f"enhance-cam: {info.name}"), snapshot_dir=snapshot_dir)
+            viewer = Preview(OpenCVWindow(f"enhance-cam: {info.name}"), snapshot_dir=snapshot_dir,
+                             exposure=exposure, on_exposure=getattr(enhancer, "set_exposure", None))
             stack.callback(viewer.close)
         stats = LiveStats(source=info)
         signals = stack.enter_context(SignalStop(threading.Event()).installed())
