@@ -31,11 +31,10 @@ class ExposureConfig:
             (fitted on sim-lowlight/train by `python -m gan.exposure`); () = fixed key.
         key_stops: how far (in stops) the predicted key may move below and above `key`
             (further down than up: night scenes may stay dark, bright ones are not pushed).
-        max_gain: largest gain applied (x64 = 6 stops), raised by a positive `compensation`.
+        max_gain: largest gain the frame's own exposure gets (x64 = 6 stops).
         analysis_size: long side of the thumbnail the gain is measured on.
-        compensation: stops added to the predicted key, a camera's exposure compensation
-            (`--exposure`: brighter or darker results; training keeps 0). A frame is never
-            made darker than it came.
+        compensation: a camera's exposure compensation in stops (`--exposure`), applied to
+            the gain by `compensated_gain`, not by `estimate_gain` (training keeps 0).
     """
 
     key: float = 0.18
@@ -82,13 +81,11 @@ def histogram_features(log_lum: np.ndarray) -> np.ndarray:
 
 def target_key(log_lum: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
     """The log-average luminance this frame should have once normalised."""
-    compensation = 2.0 ** config.compensation
     if not config.key_weights:
-        return config.key * compensation
+        return config.key
     log_key = float(histogram_features(log_lum) @ np.asarray(config.key_weights))
     down, up = (stops * np.log(2.0) for stops in config.key_stops)
-    key = float(np.exp(np.clip(log_key, np.log(config.key) - down, np.log(config.key) + up)))
-    return key * compensation
+    return float(np.exp(np.clip(log_key, np.log(config.key) - down, np.log(config.key) + up)))
 
 
 def estimate_gain(frame: np.ndarray, config: ExposureConfig = ExposureConfig()) -> float:
@@ -98,8 +95,14 @@ def estimate_gain(frame: np.ndarray, config: ExposureConfig = ExposureConfig()) 
     """
     log_lum = _log_luminance(frame, config.analysis_size)
     key = target_key(log_lum, config)
-    most = config.max_gain * 2.0 ** max(0.0, config.compensation)  # asked for: allowed
-    return float(np.clip(key / np.exp(log_lum.mean()), 1.0, most))
+    return float(np.clip(key / np.exp(log_lum.mean()), 1.0, config.max_gain))
+
+
+def compensated_gain(gain: float, config: ExposureConfig) -> float:
+    """`gain` (from `estimate_gain`) moved by `config.compensation` stops, never below 1: a
+    frame is not made darker than it came. Applied after the gain is measured (and, for
+    video, smoothed), so it acts at once and the same on frames at the `max_gain` cap."""
+    return max(1.0, gain * 2.0 ** config.compensation)
 
 
 def apply_gain(rgb01: np.ndarray, gain: float) -> np.ndarray:

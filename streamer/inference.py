@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from gan.data import from_signed, to_uint8
-from gan.exposure import ExposureConfig, apply_gain, estimate_gain
+from gan.exposure import ExposureConfig, apply_gain, compensated_gain, estimate_gain
 from streamer.guided import guided_upsample, smooth_chroma
 from streamer.noise import NOISE_FLOOR, estimate_blocking, estimate_noise
 from streamer.temporal import TemporalFilter
@@ -229,8 +229,7 @@ class ExposureNormaliser:
         self._gain.reset()
 
     def compensate(self, stops: float) -> None:
-        """Exposure compensation from the next frame on (a live preview's keys); in a video
-        the gain's smoothing eases it in."""
+        """Exposure compensation from the next frame on (a live preview's keys)."""
         self.config = replace(self.config, compensation=stops)
 
     def __call__(self, frames: Sequence[np.ndarray], timestamps: Sequence[float | None],
@@ -245,15 +244,13 @@ class ExposureNormaliser:
             check_frame(frame)
         measured = map_(lambda frame: estimate_gain(frame, self.config), frames)
         gains = [self._gain(gain, t) for gain, t in zip(measured, timestamps, strict=True)]
-        luts = [apply_gain(LEVELS, gain) for gain in gains]
+        luts = [apply_gain(LEVELS, compensated_gain(gain, self.config)) for gain in gains]
         normalised = map_(lambda frame, lut: cv2.LUT(frame, np.rint(lut * 255).astype(np.uint8)),
                           frames, luts)
-        # How dark the frame was, not how bright it is asked to be: exposure compensation
-        # does not turn the generator up or down.
-        uncompensated = math.log(2.0) * self.config.compensation
+        # From the gain before compensation: how dark the frame was, not how bright it is
+        # asked to be, turns the generator up or down.
         start, full = self.options.generator_gains
-        strengths = [ramp(math.log(gain) - uncompensated, math.log(start), math.log(full))
-                     for gain in gains]
+        strengths = [ramp(math.log(gain), math.log(start), math.log(full)) for gain in gains]
         return list(zip(luts, normalised, strengths, strict=True))
 
 

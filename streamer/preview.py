@@ -28,7 +28,8 @@ VIEWS: tuple[View, ...] = ("side-by-side", "wipe")
 KEY_ESC, KEY_SPACE = 27, 32
 QUIT_KEYS = (ord("q"), ord("Q"), KEY_ESC)
 SNAPSHOT_KEYS = (ord("s"), ord("S"))
-EXPOSURE_KEYS = {ord("+"): 1, ord("="): 1, ord("-"): -1, ord("_"): -1}  # = and _: unshifted
+# = and _ are + and - unshifted; 0xAB and 0xAD the keypad's (GTK's 0xFFAB, 0xFFAD, a byte kept)
+EXPOSURE_KEYS = {ord("+"): 1, ord("="): 1, 0xAB: 1, ord("-"): -1, ord("_"): -1, 0xAD: -1}
 EXPOSURE_STEP = 0.25  # stops a key press
 
 

@@ -194,7 +194,11 @@ class _AudioCopier:
             self._pending = None
             if self._shift:
                 ticks = math.floor(self._shift / packet.time_base)
-                packet.pts, packet.dts = max(0, packet.pts - ticks), max(0, packet.dts - ticks)
+                packet.pts, packet.dts = packet.pts - ticks, packet.dts - ticks
+                if self._begin is not None:  # a span: what its seek let in just before it starts it
+                    packet.pts, packet.dts = max(0, packet.pts), max(0, packet.dts)
+                # A whole file's audio from before its first frame stays before 0, where the
+                # muxer keeps it as pre-roll (MP4's edit list, as for AAC's priming).
             packet.stream = self._stream
             self._output.mux(packet)
 

@@ -144,17 +144,21 @@ def test_tiles_cut_before_the_exposure_curve_are_the_curved_frames_tiles():
     np.testing.assert_array_equal(signed_tiles(image, grid, curve), expected)
 
 
-def test_exposure_compensation_brightens_without_turning_the_generator_up_or_down():
-    # gain x8 at 0 stops: x4 at -1 would be under the x5 where the generator is used in full
-    frame = np.random.default_rng(3).integers(40, 80, (48, 64, 3), dtype=np.uint8)
-    results = {}
-    for stops in (-1.0, 0.0, 1.0):
+@pytest.mark.parametrize(("low", "high", "strength"), [
+    (40, 80, 1.0),  # x8 at 0 stops: x4 at -1 would be under the x5 of the full generator
+    (170, 200, 0.0),  # daylight: no generator, however dark it is asked to be
+])
+def test_exposure_compensation_leaves_the_generator_as_the_frame_needs(low, high, strength):
+    frame = np.random.default_rng(3).integers(low, high, (48, 64, 3), dtype=np.uint8)
+    results = []
+    for stops in (-2.0, -1.0, 0.0, 1.0):
         options = EnhanceOptions(exposure=ExposureConfig(compensation=stops))
-        (_, normalised, strength), = ExposureNormaliser(options)([frame], [None])
-        results[stops] = (float(normalised.mean()), strength)
-    (dark, s_dark), (plain, s_plain), (bright, s_bright) = results.values()
-    assert dark < plain < bright
-    assert s_dark == s_plain == s_bright == 1.0
+        (_, normalised, got), = ExposureNormaliser(options)([frame], [None])
+        results.append((float(normalised.mean()), got))
+    means, strengths = zip(*results, strict=True)
+    assert strengths == (strength,) * 4
+    assert list(means) == sorted(means) and means[3] > means[2]  # brighter by the stop
+    assert means[0] >= frame.mean() - 0.5  # never darker than it came
 
 
 @pytest.mark.parametrize("mode", ["quality", "realtime"])

@@ -106,6 +106,9 @@ def test_a_video_whose_timestamps_start_below_zero_keeps_every_frame(make_clip, 
     assert written["frames"] == 48
     assert written["times"][0] == pytest.approx(0.0, abs=2e-3)
     assert abs(written["audio_s"] - 2.0) < 0.06
+    with av.open(str(out)) as container:  # AAC's priming packet, before the first frame,
+        dts = [p.dts for p in container.demux(audio=0) if p.dts is not None]  # stays there
+    assert all(a < b for a, b in zip(dts, dts[1:], strict=False)) and dts[0] < 0
 
 
 def test_a_span_to_the_end_keeps_the_rest_of_the_audio(clip, cli, tmp_path):
