@@ -94,14 +94,15 @@ def _label(image: np.ndarray, text: str, x: int) -> None:
                     max(1, round(thickness * scale)), cv2.LINE_AA)
 
 
-def compose(original: np.ndarray, enhanced: np.ndarray, view: View, *, split: float = 0.5
-            ) -> np.ndarray:
+def compose(original: np.ndarray, enhanced: np.ndarray, view: View, *, split: float = 0.5,
+            label: str = "enhanced") -> np.ndarray:
     """One BGR image comparing two RGB frames of the same size.
 
     Args:
         view: "side-by-side" (original | enhanced) or "wipe" (original left of the split,
             enhanced right of it, on one frame).
         split: where the wipe divides the frame, as a fraction of its width.
+        label: what the enhanced side is called on it.
     """
     if original.shape != enhanced.shape:
         enhanced = cv2.resize(enhanced, original.shape[1::-1], interpolation=cv2.INTER_AREA)
@@ -117,7 +118,7 @@ def compose(original: np.ndarray, enhanced: np.ndarray, view: View, *, split: fl
         raise ValueError(f"`view` must be one of {VIEWS}. Received: {view!r}")
     image = np.ascontiguousarray(image[..., ::-1])  # RGB → BGR for OpenCV
     _label(image, "original", 0)
-    _label(image, "enhanced", x_divide)
+    _label(image, label, x_divide)
     return image
 
 
@@ -149,7 +150,8 @@ class Preview:
 
     def show(self, original: np.ndarray, enhanced: np.ndarray) -> bool:
         """Display one pair (RGB); False when the user asked to quit."""
-        image = compose(original, enhanced, self.view)
+        label = f"enhanced, {self.exposure:+g} EV" if self.exposure else "enhanced"
+        image = compose(original, enhanced, self.view, label=label)
         if image.shape[1] > self.max_width:
             height = round(image.shape[0] * self.max_width / image.shape[1])
             image = cv2.resize(image, (self.max_width, height), interpolation=cv2.INTER_AREA)

@@ -307,6 +307,11 @@ def test_plus_and_minus_move_the_exposure_by_quarter_stops_within_two():
     for _ in range(7):
         assert preview.show(pixels, pixels) is True
     assert told == [1.75, 2.0, 1.75, 2.0, 1.75]  # no call while held at +2
+    labelled, plain = Preview(FakeWindow(), exposure=0.5), Preview(FakeWindow())
+    wide = np.zeros((60, 320, 3), np.uint8)
+    labelled.show(wide, wide)
+    plain.show(wide, wide)
+    assert not np.array_equal(labelled.window.shown[0], plain.window.shown[0])  # "+0.5 EV"
 
 
 def test_exposure_keys_brighten_the_live_picture(make_clip, cli, tmp_path, monkeypatch):
