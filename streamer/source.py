@@ -259,8 +259,7 @@ class VideoSource:
     def __iter__(self) -> Iterator[Frame]:
         if self._container is None:
             raise RuntimeError("VideoSource must be used inside `with`")
-        stream = _video_stream(self._container, self.path)
-        stream.thread_type = "AUTO"
+        stream = self._decoding_stream()
         time_base = Fraction(stream.time_base or self.info.time_base)
         ticks_per_frame = 1 / (self.info.frame_rate * time_base)
         begin, end = self.span.bounds(self.info)
@@ -294,10 +293,14 @@ class VideoSource:
         if frames is None:  # read from the start: reopened, as a failed seek may have moved
             self._container.close()
             self._container = _open_input(self.path)
-            stream = _video_stream(self._container, self.path)
-            stream.thread_type = "AUTO"
-            frames = self._decoded(stream)
+            frames = self._decoded(self._decoding_stream())
         yield from frames
+
+    def _decoding_stream(self) -> av.VideoStream:
+        """The open container's video stream, decoded on threads."""
+        stream = _video_stream(self._container, self.path)
+        stream.thread_type = "AUTO"
+        return stream
 
     def _decoded(self, stream) -> Iterator[av.VideoFrame]:
         """Decoded frames; a bad packet is counted and skipped, a broken container ends it."""
